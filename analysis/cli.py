@@ -1,0 +1,124 @@
+"""The ``forecast`` command line (also ``python -m analysis``).
+
+Bad input never produces a traceback: data problems print as ``FILE:LINE: what (expected)``
+and exit 1; anything unexpected prints one line and exits 2 (set FORECAST_DEBUG=1 for details).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from analysis.errors import DataError, ModelError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Validate data, add evidence, update and export the book's forecasts.")
+
+DataOpt = Annotated[Path, typer.Option("--data", help="The data folder.", file_okay=False)]
+DEFAULT_DATA = Path("data")
+
+
+def _fail(lines: list[str], code: int = 1) -> None:
+    for line in lines:
+        typer.echo(line, err=True)
+    raise typer.Exit(code)
+
+
+@app.command()
+def validate(data: DataOpt = DEFAULT_DATA) -> None:
+    """Check every data file; print OK or every problem as FILE:LINE."""
+    from analysis import dataset as ds
+
+    loaded = ds.load(data)
+    if loaded.problems:
+        _fail([str(p) for p in loaded.problems] + [f"{len(loaded.problems)} problem(s) found."])
+    typer.echo(f"OK: {len(loaded.predictions)} predictions, {len(loaded.evidence)} evidence rows")
+
+
+@app.command("add-evidence")
+def add_evidence(
+    prediction: Annotated[list[str], typer.Argument(help="Prediction id(s) the fact informs.")],
+    observed_on: Annotated[str, typer.Option(help="When it happened, YYYY-MM-DD.")],
+    summary: Annotated[str, typer.Option(help="One or two neutral sentences.")],
+    publisher: Annotated[str, typer.Option(help="The source's publisher.")],
+    title: Annotated[str, typer.Option(help="The source's title.")],
+    source_date: Annotated[str, typer.Option(help="The source's date, YYYY-MM-DD.")],
+    stance: Annotated[str, typer.Option(help="for, against or neutral (relative to the claim).")] = "neutral",
+    url: Annotated[str, typer.Option(help="Only a real http(s) address you saw.")] = "",
+    logged_on: Annotated[Optional[str], typer.Option(help="Default: today.")] = None,
+    entity: Annotated[str, typer.Option()] = "",
+    event: Annotated[str, typer.Option()] = "",
+    category: Annotated[str, typer.Option()] = "",
+    count: Annotated[str, typer.Option(help="Successes or events.")] = "",
+    trials: Annotated[str, typer.Option()] = "",
+    value: Annotated[str, typer.Option(help="A measured share or value.")] = "",
+    lr: Annotated[str, typer.Option(help="Likelihood ratio, or ID=x;ID=y.")] = "",
+    lr_sd: Annotated[str, typer.Option(help="SD of ln(lr).")] = "",
+    reason: Annotated[str, typer.Option(help="Why the fact is diagnostic.")] = "",
+    data: DataOpt = DEFAULT_DATA,
+) -> None:
+    """Validate one new evidence row against the whole data set, append it atomically, print its id."""
+    from analysis.add import add_evidence as add
+    from analysis.dataset import today
+
+    ids = [p.strip() for item in prediction for p in item.split(";") if p.strip()]
+    fields = dict(observed_on=observed_on, summary=summary, source_publisher=publisher, source_title=title,
+                  source_date=source_date, source_url=url, logged_on=logged_on or today().isoformat(),
+                  stance=stance, entity=entity, event=event, category=category, count=count, trials=trials,
+                  value=value, lr=lr, lr_sd=lr_sd, reason=reason)
+    new_id = add(data, ids, {k: " ".join(str(v).split()) if k == "summary" else str(v).strip()
+                             for k, v in fields.items()})
+    typer.echo(new_id)
+
+
+@app.command("list")
+def list_predictions(data: DataOpt = DEFAULT_DATA) -> None:
+    """A table of predictions with their current probability (after `forecast update`)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from analysis import dataset as ds
+    from analysis.engine import read_current
+
+    loaded = ds.load_valid(data)
+    current = read_current(data)
+    table = Table("id", "chapter", "question", "resolves by", "P(YES)")
+    for p in sorted(loaded.predictions.values(), key=lambda p: (p.chapter, p.id)):
+        forecast = current.get(p.id)
+        table.add_row(p.id, p.chapter, p.question, p.resolves_by.isoformat(),
+                      f"{forecast['probability']:.2f}" if forecast else "—")
+    Console(width=160).print(table)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the app, turning every failure into a short message and an exit code."""
+    try:
+        code = app(args=argv, prog_name="forecast", standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
+    except DataError as err:
+        for problem in err.problems:
+            typer.echo(str(problem), err=True)
+        sys.exit(1)
+    except ModelError as err:
+        typer.echo(f"error: {err}", err=True)
+        sys.exit(1)
+    except typer.Exit as err:
+        sys.exit(err.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        typer.echo("aborted", err=True)
+        sys.exit(130)
+    except Exception as err:  # click usage errors included
+        import click
+
+        if isinstance(err, click.ClickException):
+            err.show()
+            sys.exit(err.exit_code if err.exit_code else 2)
+        if os.environ.get("FORECAST_DEBUG"):
+            raise
+        typer.echo(f"error: {type(err).__name__}: {err} (set FORECAST_DEBUG=1 for a traceback)", err=True)
+        sys.exit(2)

@@ -1,0 +1,56 @@
+"""Loading ``data/evidence/*.csv`` and ``data/resolutions.csv`` into typed frames."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analysis.schema import parse_date
+
+DATE_COLUMNS = ("observed_on", "source_date", "logged_on")
+INT_COLUMNS = ("count", "trials")
+FLOAT_COLUMNS = ("value", "lr_sd")
+
+
+def _maybe(convert):
+    def apply(text: str):
+        if text == "":
+            return None
+        try:
+            return convert(text)
+        except (TypeError, ValueError):
+            return None
+    return apply
+
+
+def typed_evidence(frame: pd.DataFrame) -> pd.DataFrame:
+    """Evidence with dates as ``datetime.date``, counts as Int64, values as floats, id lists split.
+
+    Cells that failed validation become missing; call only after checking problems.
+    """
+    out = frame.copy()
+    for column in DATE_COLUMNS:
+        out[column] = out[column].map(parse_date)
+    for column in INT_COLUMNS:
+        out[column] = pd.array(out[column].map(_maybe(int)).tolist(), dtype="Int64")
+    for column in FLOAT_COLUMNS:
+        out[column] = out[column].map(_maybe(float)).astype(float)
+    out["predictions"] = out["prediction"].map(lambda s: tuple(p.strip() for p in s.split(";") if p.strip()))
+    return out
+
+
+def rows_for(evidence: pd.DataFrame, prediction_id: str, as_of=None) -> pd.DataFrame:
+    """The rows that name a prediction, observed on or before ``as_of`` (all when None)."""
+    mask = evidence["predictions"].map(lambda ids: prediction_id in ids)
+    if as_of is not None:
+        mask &= evidence["observed_on"].map(lambda d: d is not None and d <= as_of)
+    return evidence[mask.astype(bool)]
+
+
+def row_dict(row: pd.Series) -> dict:
+    """A row as plain Python values (None for missing), for the families' row checks."""
+    def clean(value):
+        if value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+            return None
+        return value
+    return {key: clean(value) for key, value in row.items()}

@@ -1,0 +1,164 @@
+"""What every model family shares: results, prior scaling, forward-simulation helpers, and the
+NUTS path (compile once with nutpie, swap data, gate on convergence)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import threading
+from dataclasses import asdict, dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from analysis.errors import ModelError
+
+DAYS_PER_YEAR = 365.25
+
+
+@dataclass(frozen=True)
+class SamplerSettings:
+    """NUTS settings; part of every fit's cache key."""
+
+    chains: int = 4
+    draws: int = 1000
+    tune: int = 1000
+    target_accept: float = 0.9
+    rhat_max: float = 1.01
+    ess_min: float = 400.0
+    forward_draws: int = 20000  # iid draws for exact-posterior Monte Carlo
+
+
+@dataclass(frozen=True)
+class Quantity:
+    name: str
+    median: float
+    lo90: float
+    hi90: float
+
+
+@dataclass(frozen=True)
+class Diagnostics:
+    rhat_max: float | None
+    ess_bulk_min: float | None
+    divergences: int
+    exact: bool
+    method: str  # "closed-form", "monte-carlo" or "nuts"
+
+
+@dataclass(frozen=True)
+class FitResult:
+    probability: float
+    mcse: float
+    quantity: Quantity
+    diagnostics: Diagnostics
+    extra: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def years(start: dt.date, end: dt.date) -> float:
+    return (end - start).days / DAYS_PER_YEAR
+
+
+def summarise(name: str, draws: np.ndarray) -> Quantity:
+    lo, med, hi = np.quantile(np.asarray(draws, dtype=float), [0.05, 0.5, 0.95])
+    return Quantity(name, float(med), float(lo), float(hi))
+
+
+def mean_and_mcse(per_draw_probability: np.ndarray, ess: float | None = None) -> tuple[float, float]:
+    """Mean of per-draw conditional probabilities, with its Monte Carlo standard error."""
+    values = np.asarray(per_draw_probability, dtype=float)
+    n = ess if ess is not None else values.size
+    return float(values.mean()), float(values.std(ddof=1) / math.sqrt(max(n, 1.0))) if values.size > 1 else 0.0
+
+
+def at_least_k_of(probabilities: np.ndarray, k: int) -> np.ndarray:
+    """P(at least k successes) for independent Bernoullis, row-wise (Poisson-binomial tail).
+
+    ``probabilities`` has shape (draws, units). Exact dynamic programme, no simulation noise.
+    """
+    probs = np.atleast_2d(np.asarray(probabilities, dtype=float))
+    draws, units = probs.shape
+    if k <= 0:
+        return np.ones(draws)
+    if k > units:
+        return np.zeros(draws)
+    dist = np.zeros((draws, units + 1))
+    dist[:, 0] = 1.0
+    for j in range(units):
+        p = probs[:, j : j + 1]
+        dist[:, 1:] = dist[:, 1:] * (1 - p) + dist[:, :-1] * p
+        dist[:, 0] *= 1 - p[:, 0]
+    return dist[:, k:].sum(axis=1)
+
+
+def scale_gamma_like(prior: dict, factor: float, keys: tuple[str, str] = ("alpha", "beta")) -> dict:
+    """Same prior mean, ``factor`` times the pseudo-observations (factor < 1 is weaker)."""
+    out = dict(prior)
+    for key in keys:
+        out[key] = float(prior[key]) * factor
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# NUTS through nutpie: one compiled model per family structure, reused with new data.
+
+_COMPILED: dict[tuple, object] = {}
+_COMPILE_LOCK = threading.Lock()
+COMPILE_COUNT = {"n": 0}
+
+
+def compiled_model(key: tuple, build: Callable[[], object]):
+    """Compile ``build()`` (a PyMC model) once per ``key`` and reuse it for every fit."""
+    with _COMPILE_LOCK:
+        if key not in _COMPILED:
+            import nutpie
+
+            _COMPILED[key] = nutpie.compile_pymc_model(build())
+            COMPILE_COUNT["n"] += 1
+        return _COMPILED[key]
+
+
+def clear_compiled() -> None:
+    with _COMPILE_LOCK:
+        _COMPILED.clear()
+
+
+def sample_nuts(compiled, data: dict, *, seed: int, sampler: SamplerSettings, label: str, var_names: list[str]):
+    """Sample a compiled model with new data; refuse results that fail the convergence gate."""
+    import arviz as az
+    import nutpie
+
+    model = compiled.with_data(**data)
+    idata = nutpie.sample(model, draws=sampler.draws, tune=sampler.tune, chains=sampler.chains, seed=seed,
+                          target_accept=sampler.target_accept, progress_bar=False, cores=1)
+    post = idata.posterior[var_names]
+    rhat = float(az.rhat(post).to_array().max())
+    ess = float(az.ess(post, method="bulk").to_array().min())
+    divergences = int(idata.sample_stats["diverging"].sum())
+    if not (rhat <= sampler.rhat_max and ess >= sampler.ess_min and divergences == 0):
+        raise ModelError(
+            f"{label}: the model did not converge (R-hat {rhat:.3f}, bulk ESS {ess:.0f}, "
+            f"{divergences} divergences; needed R-hat <= {sampler.rhat_max}, ESS >= {sampler.ess_min:.0f}, "
+            "0 divergences). No forecast was written."
+        )
+    draws = {name: idata.posterior[name].values.reshape(-1, *idata.posterior[name].shape[2:]) for name in var_names}
+    return draws, Diagnostics(rhat, ess, divergences, exact=False, method="nuts")
+
+
+def pad(values, size: int, fill: float = 0.0) -> np.ndarray:
+    """Pad to a fixed length so that ``with_data`` never changes a shape."""
+    values = np.asarray(values, dtype=float)
+    if values.size > size:
+        raise ValueError("more observations than the padded size")
+    return np.concatenate([values, np.full(size - values.size, fill)])
+
+
+def bucket(n: int, smallest: int = 32) -> int:
+    """The padded size for ``n`` observations: a power of two, so few compiles serve all sizes."""
+    size = smallest
+    while size < n:
+        size *= 2
+    return size

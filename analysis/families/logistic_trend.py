@@ -1,0 +1,100 @@
+"""A share over time: logit(share) = intercept + slope * years since t0.
+
+Observations are shares in [0, 1] with Beta noise, or successes out of trials. Question form: the
+share at resolves_by is above (or below) ``threshold``; with Beta observations the measured share
+(with its noise) is what is compared. Sampled with NUTS from one compiled model per observation kind.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+from scipy.special import expit
+
+from analysis.families import base
+from analysis.families.base import FitResult
+
+NAME = "logistic_trend"
+PRIOR_KEYS = {"intercept_mu": "logit share at t0", "intercept_sigma": "its sd",
+              "slope_mu": "logit change per year", "slope_sigma": "its sd"}
+SETTINGS = {"observation": (str, "beta or binomial"), "series": (str, "the entity whose share is tracked"),
+            "t0": ("date", "the date the intercept refers to"), "threshold": (float, "share in (0, 1)"),
+            "direction": (str, "above or below")}
+OPTIONAL_SETTINGS = {}
+OBSERVATION = "`entity` = settings.series; `value` (a share in [0, 1]) or `count`/`trials`"
+QUANTITY = "share at resolves_by"
+EPS = 1e-3
+
+
+def row_problems(row: dict, settings: dict) -> list[tuple[str, str, str]]:
+    out = []
+    if row["entity"] != settings["series"]:
+        out.append(("entity", f"entity '{row['entity']}' is not this trend's series", f"'{settings['series']}'"))
+    if settings["observation"] == "beta":
+        if row["value"] is None:
+            out.append(("value", "value is empty", "the measured share in [0, 1]"))
+        elif not 0 <= row["value"] <= 1:
+            out.append(("value", f"share {row['value']} is outside [0, 1]", "a share between 0 and 1"))
+    elif row["count"] is None or row["trials"] is None:
+        out.append(("count", "count and trials are needed", "binomial observations"))
+    return out
+
+
+def prepare(prediction, rows, as_of) -> dict:
+    s = prediction.model.settings
+    t = [base.years(s["t0"], d) for d in rows["observed_on"]]
+    if s["observation"] == "beta":
+        y = np.clip(rows["value"].astype(float), EPS, 1 - EPS).tolist()
+        k = n = [0.0] * len(y)
+    else:
+        k, n = rows["count"].astype(float).tolist(), rows["trials"].astype(float).tolist()
+        y = [0.5] * len(k)
+    return {"t": t, "y": y, "k": k, "n": n, "observation": s["observation"],
+            "horizon": base.years(s["t0"], prediction.resolves_by), "threshold": float(s["threshold"]),
+            "direction": s["direction"]}
+
+
+def _model(size: int, observation: str):
+    import pymc as pm
+
+    with pm.Model() as model:
+        data = {name: pm.Data(name, 0.0) for name in PRIOR_KEYS}
+        t, y, k, n, w = (pm.Data(name, np.zeros(size)) for name in ("t", "y", "k", "n", "w"))
+        intercept = pm.Normal("intercept", data["intercept_mu"], data["intercept_sigma"])
+        slope = pm.Normal("slope", data["slope_mu"], data["slope_sigma"])
+        p = pm.math.sigmoid(intercept + slope * t)
+        if observation == "beta":
+            phi = pm.Gamma("phi", 2.0, 0.02)
+            logp = pm.logp(pm.Beta.dist(p * phi, (1 - p) * phi), y)
+        else:
+            logp = pm.logp(pm.Binomial.dist(n=n, p=p), k)
+        pm.Potential("lik", (w * logp).sum())
+    return model
+
+
+def fit(inputs: dict, prior: dict, *, seed: int, sampler, label: str) -> FitResult:
+    size = base.bucket(len(inputs["t"]))
+    kind = inputs["observation"]
+    compiled = base.compiled_model(("logistic_trend", kind, size), lambda: _model(size, kind))
+    data = {name: float(prior[name]) for name in PRIOR_KEYS}
+    data.update({name: base.pad(inputs[name], size, fill=0.5 if name == "y" else 0.0)
+                 for name in ("t", "y", "k", "n")})
+    data["w"] = base.pad(np.ones(len(inputs["t"])), size)
+    names = ["intercept", "slope"] + (["phi"] if kind == "beta" else [])
+    draws, diagnostics = base.sample_nuts(compiled, data, seed=seed, sampler=sampler, label=label, var_names=names)
+    share = expit(draws["intercept"] + draws["slope"] * inputs["horizon"])
+    if kind == "beta":
+        phi = draws["phi"]
+        above = stats.beta.sf(inputs["threshold"], share * phi, (1 - share) * phi)
+    else:
+        above = (share > inputs["threshold"]).astype(float)
+    per_draw = above if inputs["direction"] == "above" else 1 - above
+    probability, mcse = base.mean_and_mcse(per_draw, diagnostics.ess_bulk_min)
+    return FitResult(probability, mcse, base.summarise(QUANTITY, share), diagnostics)
+
+
+def scale_prior(prior: dict, factor: float) -> dict:
+    out = dict(prior)
+    for key in ("intercept_sigma", "slope_sigma"):
+        out[key] = float(prior[key]) / np.sqrt(factor)
+    return out
