@@ -122,3 +122,45 @@ def main(argv: list[str] | None = None) -> None:
             raise
         typer.echo(f"error: {type(err).__name__}: {err} (set FORECAST_DEBUG=1 for a traceback)", err=True)
         sys.exit(2)
+
+
+@app.command()
+def update(
+    data: DataOpt = DEFAULT_DATA,
+    jobs: Annotated[int, typer.Option("--jobs", help="Parallel fits (joblib).")] = 1,
+    movers: Annotated[Optional[float], typer.Option("--movers", help="Print predictions that moved more than this.")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Refit everything.")] = False,
+) -> None:
+    """Fit every prediction (through the fit cache) and write the forecasts and the ledger."""
+    from analysis import ledger
+    from analysis.update import movers as find_movers
+    from analysis.update import run_update
+
+    previous = ledger.latest_by_prediction(ledger.read_ledger(data))
+    result = run_update(data, jobs=jobs, use_cache=not no_cache)
+    typer.echo(f"updated {len(result['records'])} forecasts; {len(result['new_ledger_rows'])} new ledger rows")
+    if movers is not None:
+        moved = find_movers(result["records"], previous, movers)
+        for m in moved:
+            typer.echo(f"{m['id']}: {m['from']:.3f} -> {m['to']:.3f} ({m['delta']:+.3f}); evidence: "
+                       + (", ".join(m["evidence"]) or "none (model or prior change)"))
+        if not moved:
+            typer.echo(f"no prediction moved more than {movers}")
+
+
+@app.command()
+def export(
+    data: DataOpt = DEFAULT_DATA,
+    format: Annotated[str, typer.Option("--format", help="json or csv")] = "json",
+    out: Annotated[Optional[Path], typer.Option("--out", help="Write here instead of stdout.")] = None,
+) -> None:
+    """The current forecasts in one contract (JSON or CSV), for the book, other tools and memos."""
+    from analysis.exports import export_text
+
+    text = export_text(data, format)
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        from analysis.storage import atomic_write_bytes
+
+        atomic_write_bytes(out, text.encode("utf-8"))

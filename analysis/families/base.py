@@ -112,6 +112,9 @@ COMPILE_COUNT = {"n": 0}
 
 def compiled_model(key: tuple, build: Callable[[], object]):
     """Compile ``build()`` (a PyMC model) once per ``key`` and reuse it for every fit."""
+    import warnings
+
+    warnings.filterwarnings("ignore", message=".*BLAS.*")  # pip's PyTensor warns; nutpie uses numba
     with _COMPILE_LOCK:
         if key not in _COMPILED:
             import nutpie

@@ -59,14 +59,16 @@ def _model(size: int, observation: str):
 
     with pm.Model() as model:
         data = {name: pm.Data(name, 0.0) for name in PRIOR_KEYS}
-        t, y, k, n, w = (pm.Data(name, np.zeros(size)) for name in ("t", "y", "k", "n", "w"))
+        t, w = pm.Data("t", np.zeros(size)), pm.Data("w", np.zeros(size))
         intercept = pm.Normal("intercept", data["intercept_mu"], data["intercept_sigma"])
         slope = pm.Normal("slope", data["slope_mu"], data["slope_sigma"])
         p = pm.math.sigmoid(intercept + slope * t)
         if observation == "beta":
+            y = pm.Data("y", np.full(size, 0.5))
             phi = pm.Gamma("phi", 2.0, 0.02)
             logp = pm.logp(pm.Beta.dist(p * phi, (1 - p) * phi), y)
         else:
+            k, n = pm.Data("k", np.zeros(size)), pm.Data("n", np.zeros(size))
             logp = pm.logp(pm.Binomial.dist(n=n, p=p), k)
         pm.Potential("lik", (w * logp).sum())
     return model
@@ -77,8 +79,8 @@ def fit(inputs: dict, prior: dict, *, seed: int, sampler, label: str) -> FitResu
     kind = inputs["observation"]
     compiled = base.compiled_model(("logistic_trend", kind, size), lambda: _model(size, kind))
     data = {name: float(prior[name]) for name in PRIOR_KEYS}
-    data.update({name: base.pad(inputs[name], size, fill=0.5 if name == "y" else 0.0)
-                 for name in ("t", "y", "k", "n")})
+    observed = ("y",) if kind == "beta" else ("k", "n")
+    data.update({name: base.pad(inputs[name], size, fill=0.5 if name == "y" else 0.0) for name in ("t", *observed)})
     data["w"] = base.pad(np.ones(len(inputs["t"])), size)
     names = ["intercept", "slope"] + (["phi"] if kind == "beta" else [])
     draws, diagnostics = base.sample_nuts(compiled, data, seed=seed, sampler=sampler, label=label, var_names=names)
