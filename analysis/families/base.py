@@ -129,14 +129,18 @@ def clear_compiled() -> None:
         _COMPILED.clear()
 
 
-def sample_nuts(compiled, data: dict, *, seed: int, sampler: SamplerSettings, label: str, var_names: list[str]):
-    """Sample a compiled model with new data; refuse results that fail the convergence gate."""
+def sample_nuts(compiled, data: dict, *, seed: int, sampler: SamplerSettings, label: str, var_names: list[str],
+                min_target_accept: float = 0.0):
+    """Sample a compiled model with new data; refuse results that fail the convergence gate.
+
+    ``min_target_accept`` lets a family with awkward geometry (hierarchical pooling) take smaller steps.
+    """
     import arviz as az
     import nutpie
 
     model = compiled.with_data(**data)
     idata = nutpie.sample(model, draws=sampler.draws, tune=sampler.tune, chains=sampler.chains, seed=seed,
-                          target_accept=sampler.target_accept, progress_bar=False, cores=1)
+                          target_accept=max(sampler.target_accept, min_target_accept), progress_bar=False, cores=1)
     post = idata.posterior[var_names]
     rhat = float(az.rhat(post).to_array().max())
     ess = float(az.ess(post, method="bulk").to_array().min())

@@ -83,20 +83,27 @@ def _pooled_model(size: int):
         weights = pm.Data("weights", np.zeros(size))
         exposure = pm.Data("exposure", 1.0)
         mu = pm.Gamma("mu", alpha, beta)
-        kappa = pm.Gamma("kappa", 2.0, 1.0)
-        rate = pm.Gamma("rate", kappa, kappa / mu, shape=size)
+        tau = pm.Gamma("tau", 2.0, 3.0)  # zero-avoiding: no funnel neck at tau -> 0
+        z = pm.Normal("z", 0.0, 1.0, shape=size)
+        # Non-centred log-normal pooling (no funnel); exp(-tau^2/2) keeps mu the mean rate.
+        rate = pm.Deterministic("rate", mu * pm.math.exp(tau * z - tau**2 / 2))
         pm.Potential("lik", (weights * pm.logp(pm.Poisson.dist(rate * exposure), counts)).sum())
     return model
 
 
-def _fit_pooled(inputs, prior, *, seed, sampler, label) -> FitResult:
+def sample(inputs, prior, *, seed, sampler, label):
+    """Pooled posterior draws: mean rate ``mu``, spread ``tau`` and each category's ``rate``."""
     n = len(inputs["categories"])
     size = base.bucket(n, smallest=8)
     compiled = base.compiled_model(("gamma_poisson.pooled", size), lambda: _pooled_model(size))
     data = {"alpha": float(prior["alpha"]), "beta": float(prior["beta"]), "exposure": inputs["exposure"],
             "counts": base.pad(inputs["category_events"], size), "weights": base.pad(np.ones(n), size)}
-    draws, diagnostics = base.sample_nuts(compiled, data, seed=seed, sampler=sampler, label=label,
-                                          var_names=["mu", "kappa", "rate"])
+    return base.sample_nuts(compiled, data, seed=seed, sampler=sampler, label=label,
+                            var_names=["mu", "tau", "rate"], min_target_accept=0.99)
+
+
+def _fit_pooled(inputs, prior, *, seed, sampler, label) -> FitResult:
+    draws, diagnostics = sample(inputs, prior, seed=seed, sampler=sampler, label=label)
     rate = draws["rate"][:, inputs["target_index"]]
     per_draw = stats.poisson.sf(inputs["need"] - 1, rate * inputs["horizon"]) if inputs["need"] else np.ones_like(rate)
     probability, mcse = base.mean_and_mcse(per_draw, diagnostics.ess_bulk_min)

@@ -74,7 +74,8 @@ def _model(size: int, observation: str):
     return model
 
 
-def fit(inputs: dict, prior: dict, *, seed: int, sampler, label: str) -> FitResult:
+def sample(inputs, prior, *, seed, sampler, label):
+    """Posterior draws of intercept and slope (and Beta precision ``phi``), NUTS, compiled once."""
     size = base.bucket(len(inputs["t"]))
     kind = inputs["observation"]
     compiled = base.compiled_model(("logistic_trend", kind, size), lambda: _model(size, kind))
@@ -83,7 +84,12 @@ def fit(inputs: dict, prior: dict, *, seed: int, sampler, label: str) -> FitResu
     data.update({name: base.pad(inputs[name], size, fill=0.5 if name == "y" else 0.0) for name in ("t", *observed)})
     data["w"] = base.pad(np.ones(len(inputs["t"])), size)
     names = ["intercept", "slope"] + (["phi"] if kind == "beta" else [])
-    draws, diagnostics = base.sample_nuts(compiled, data, seed=seed, sampler=sampler, label=label, var_names=names)
+    return base.sample_nuts(compiled, data, seed=seed, sampler=sampler, label=label, var_names=names)
+
+
+def fit(inputs: dict, prior: dict, *, seed: int, sampler, label: str) -> FitResult:
+    draws, diagnostics = sample(inputs, prior, seed=seed, sampler=sampler, label=label)
+    kind = inputs["observation"]
     share = expit(draws["intercept"] + draws["slope"] * inputs["horizon"])
     if kind == "beta":
         phi = draws["phi"]

@@ -114,7 +114,8 @@ def _weibull_model(size: int):
     return model
 
 
-def _fit_weibull(inputs, prior, *, seed, sampler, label) -> FitResult:
+def sample(inputs, prior, *, seed, sampler, label):
+    """Weibull posterior draws of rate and shape (NUTS, compiled once per padded size)."""
     n = len(inputs["times"])
     size = base.bucket(n)
     compiled = base.compiled_model(("survival.weibull", size), lambda: _weibull_model(size))
@@ -122,8 +123,11 @@ def _fit_weibull(inputs, prior, *, seed, sampler, label) -> FitResult:
             "shape_mu": float(prior["shape_mu"]), "shape_sigma": float(prior["shape_sigma"]),
             "t": base.pad(inputs["times"], size, fill=1.0), "d": base.pad(inputs["observed"], size),
             "w": base.pad(np.ones(n), size)}
-    draws, diagnostics = base.sample_nuts(compiled, data, seed=seed, sampler=sampler, label=label,
-                                          var_names=["rate", "shape"])
+    return base.sample_nuts(compiled, data, seed=seed, sampler=sampler, label=label, var_names=["rate", "shape"])
+
+
+def _fit_weibull(inputs, prior, *, seed, sampler, label) -> FitResult:
+    draws, diagnostics = sample(inputs, prior, seed=seed, sampler=sampler, label=label)
     probability, mcse = _answer(draws["rate"], draws["shape"], inputs, diagnostics.ess_bulk_min)
     median_time = np.log(2) ** (1 / draws["shape"]) / draws["rate"]
     return FitResult(probability, mcse, base.summarise(QUANTITY, median_time), diagnostics)
