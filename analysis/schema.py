@@ -34,7 +34,8 @@ class Column:
 
 EVIDENCE_COLUMNS: tuple[Column, ...] = (
     Column("id", "string", True, "Unique evidence id, `<PREFIX>-E<NNN>`, never reused."),
-    Column("prediction", "string", True, "Prediction id(s) this fact informs, separated by `;`."),
+    Column("prediction", "string", False,
+           "Prediction id(s) this fact informs, separated by `;`; empty for a context row that moves no forecast."),
     Column("observed_on", "date", True, "When the event happened (YYYY-MM-DD), not after today."),
     Column("summary", "string", True, "One or two neutral sentences of plain text."),
     Column("source_publisher", "string", True, "Who published the source that was seen."),

@@ -123,7 +123,8 @@ def sample(inputs, prior, *, seed, sampler, label):
             "shape_mu": float(prior["shape_mu"]), "shape_sigma": float(prior["shape_sigma"]),
             "t": base.pad(inputs["times"], size, fill=1.0), "d": base.pad(inputs["observed"], size),
             "w": base.pad(np.ones(n), size)}
-    return base.sample_nuts(compiled, data, seed=seed, sampler=sampler, label=label, var_names=["rate", "shape"])
+    return base.sample_nuts(compiled, data, seed=seed, sampler=sampler, label=label, var_names=["rate", "shape"],
+                            min_target_accept=0.95)
 
 
 def _fit_weibull(inputs, prior, *, seed, sampler, label) -> FitResult:
