@@ -45,12 +45,12 @@ def add_evidence(root: Path, prediction_ids: list[str], fields: dict) -> str:
         addition = format_row([row[c.name] for c in EVIDENCE_COLUMNS])
         if not target.exists() or not target.read_bytes().strip():
             addition = _header_bytes() + addition
-        _validate_with(root, target, addition)
+        validate_after_append(root, target, addition)
         append_bytes_atomically(target, addition)
     return row["id"]
 
 
-def _validate_with(root: Path, target: Path, addition: bytes) -> None:
+def validate_after_append(root: Path, target: Path, addition: bytes) -> None:
     """Validate the whole data set as it would be after the append, in a scratch copy."""
     with tempfile.TemporaryDirectory() as scratch:
         copy = Path(scratch) / root.name

@@ -164,3 +164,87 @@ def export(
         from analysis.storage import atomic_write_bytes
 
         atomic_write_bytes(out, text.encode("utf-8"))
+
+
+@app.command("prepare-book")
+def prepare_book(data: DataOpt = DEFAULT_DATA) -> None:
+    """Write the bibliography and the offline Vega bundle; re-execute only pages whose data changed."""
+    from analysis.book import prepare
+
+    result = prepare(Path.cwd(), data)
+    changed = result["changed_pages"]
+    typer.echo(f"prepared: {result['evidence_rows']} sources; pages to re-execute: "
+               + (", ".join(changed) if changed else "none (all cached)"))
+
+
+@app.command()
+def cite(
+    prediction: Annotated[str, typer.Argument(help="Prediction id, e.g. NEO-1.")],
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Cite the snapshot in force on this date.")] = None,
+    format: Annotated[str, typer.Option("--format", help="markdown, bibtex or csl-json")] = "markdown",
+    data: DataOpt = DEFAULT_DATA,
+) -> None:
+    """A citation pinned to one ledger snapshot (probability, as-of, version, stable link)."""
+    from analysis import citations, ledger
+    from analysis import dataset as ds
+    from analysis.errors import Problem
+    from analysis.schema import parse_date
+
+    loaded = ds.load_valid(data)
+    if prediction not in loaded.predictions:
+        raise DataError([Problem("PREDICTION", 1, f"unknown prediction id '{prediction}'", "an id from `forecast list`")])
+    rows = [r for r in ledger.read_ledger(data) if r["prediction"] == prediction]
+    if as_of is not None:
+        when = parse_date(as_of)
+        if when is None:
+            raise DataError([Problem("--as-of", 1, f"'{as_of}' is not a valid date", "YYYY-MM-DD")])
+        rows = [r for r in rows if r["as_of"] <= when.isoformat() and r["created_at"][:10] <= when.isoformat()] or \
+            [r for r in rows if r["as_of"] <= when.isoformat()]
+    if not rows:
+        raise DataError([Problem(str(data / "forecasts.csv"), 1, f"no snapshot of {prediction}"
+                                 + (f" on or before {as_of}" if as_of else ""), "run `forecast update` first")])
+    if format not in ("markdown", "bibtex", "csl-json"):
+        raise DataError([Problem("--format", 1, f"unknown format '{format}'", "markdown, bibtex or csl-json")])
+    typer.echo(citations.cite(rows[-1], loaded.predictions[prediction], citations.book_url(data), format), nl=False)
+
+
+@app.command()
+def figure(
+    prediction: Annotated[str, typer.Argument(help="Prediction id.")],
+    out: Annotated[Path, typer.Option("--out", help="File to write.")],
+    format: Annotated[str, typer.Option("--format", help="png or svg")] = "png",
+    data: DataOpt = DEFAULT_DATA,
+) -> None:
+    """The prediction's history chart as a static PNG or SVG, for memos."""
+    from analysis.book import figure as make_figure
+    from analysis.errors import Problem
+
+    if format not in ("png", "svg"):
+        raise DataError([Problem("--format", 1, f"unknown format '{format}'", "png or svg")])
+    try:
+        make_figure(data, prediction, out, format)
+    except KeyError:
+        raise DataError([Problem("PREDICTION", 1, f"no forecast for '{prediction}'", "an id from `forecast list`, "
+                                 "after `forecast update`")]) from None
+    typer.echo(f"wrote {out}")
+
+
+@app.command()
+def resolve(
+    prediction: Annotated[str, typer.Argument(help="Prediction id.")],
+    outcome: Annotated[str, typer.Option("--outcome", help="yes, no or annulled")],
+    on: Annotated[str, typer.Option("--on", help="Date the outcome became known.")],
+    source: Annotated[str, typer.Option("--source", help="Publisher of the resolving source.")],
+    title: Annotated[str, typer.Option("--title", help="Title of the resolving source.")],
+    source_date: Annotated[Optional[str], typer.Option("--source-date", help="Default: --on.")] = None,
+    url: Annotated[str, typer.Option("--url", help="Only a real http(s) address you saw.")] = "",
+    note: Annotated[str, typer.Option("--note")] = "",
+    data: DataOpt = DEFAULT_DATA,
+) -> None:
+    """Record a prediction's outcome in data/resolutions.csv (validated, atomic, append-only)."""
+    from analysis.resolve import add_resolution
+
+    add_resolution(data, {"prediction": prediction, "outcome": outcome.lower(), "resolved_on": on,
+                          "source_publisher": source, "source_title": title, "source_date": source_date or on,
+                          "source_url": url, "note": " ".join(note.split())})
+    typer.echo(f"resolved {prediction}: {outcome.lower()}")

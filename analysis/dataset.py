@@ -183,7 +183,16 @@ def load(root: Path | str = "data") -> Dataset:
         _check_resolutions(data, data.resolutions)
         if len(data.problems) == before:
             _check_entity_dates(data, data.evidence)
+        _check_scenarios(data)
     return data
+
+
+def _check_scenarios(data: Dataset) -> None:
+    from analysis.scenarios import SCENARIO_DIR, load_scenarios
+
+    for path in sorted((data.root / SCENARIO_DIR).glob("*.yaml")):
+        _, problems = load_scenarios(path, data.shown(path), data.predictions)
+        data.problems += problems
 
 
 def load_valid(root: Path | str = "data") -> Dataset:

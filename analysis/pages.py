@@ -1,0 +1,186 @@
+"""HTML fragments for the book's pages. Every piece of data text is escaped here, so evidence or
+question text that looks like markup (HTML, MyST, Markdown) is shown as text, never run."""
+
+from __future__ import annotations
+
+import datetime as dt
+from html import escape
+
+import pandas as pd
+
+from analysis import citations
+
+
+def esc(value) -> str:
+    return escape("" if value is None else str(value), quote=True)
+
+
+def safe_url(url: str) -> str | None:
+    """Only http(s) links are ever rendered as links."""
+    url = (url or "").strip()
+    return url if url.lower().startswith(("https://", "http://")) else None
+
+
+def pct(p: float) -> str:
+    return f"{100 * p:.0f}%" if 0.005 <= p <= 0.995 else f"{100 * p:.1f}%"
+
+
+def source_html(row) -> str:
+    text = f"{esc(row['source_publisher'])}, <em>{esc(row['source_title'])}</em>, {esc(row['source_date'])}"
+    url = safe_url(row.get("source_url", ""))
+    return f'<a href="{esc(url)}" rel="noopener nofollow">{text}</a>' if url else text
+
+
+def fmt_num(x, digits: int = 3) -> str:
+    if x is None:
+        return "—"
+    return f"{x:.{digits}g}"
+
+
+def diagnostics_html(d: dict) -> str:
+    if d["method"] == "nuts":
+        return (f"NUTS (nutpie): R-hat {d['rhat_max']:.3f}, bulk ESS {d['ess_bulk_min']:.0f}, "
+                f"{d['divergences']} divergences")
+    if d["method"] == "monte-carlo":
+        return f"independent Monte Carlo ({d['ess_bulk_min']:.0f} draws); no MCMC needed"
+    return "exact conjugate posterior (closed form); no sampling"
+
+
+def prediction_card(p, record: dict, ledger_row: dict | None, base_url: str) -> str:
+    """The full block for one prediction: question, criteria, forecast, interval, sensitivity, cite box."""
+    q, s = record["quantity"], record["sensitivity"]
+    resolution = record.get("resolution")
+    status = ""
+    if resolution:
+        src = {"source_publisher": resolution["source_publisher"], "source_title": resolution["source_title"],
+               "source_date": resolution["source_date"], "source_url": resolution.get("source_url") or ""}
+        status = (f'<p class="resolution resolution-{esc(resolution["outcome"])}"><strong>Resolved '
+                  f'{esc(resolution["outcome"].upper())}</strong> on {esc(resolution["resolved_on"])} — '
+                  f'{source_html(src)}. {esc(resolution.get("note") or "")}</p>')
+    retro = ('<p class="backtest">Backtest: the forecast below uses only evidence observed before '
+             f'{esc(record["as_of"])}, the day before the outcome was known.</p>') if p.retrospective else ""
+    snapshot = (ledger_row or {}).get("snapshot", record.get("snapshot", ""))
+    citation = citations.cite({"snapshot": snapshot, "probability": record["probability"], "as_of": record["as_of"],
+                               "version": p.version}, p, base_url, "markdown").strip()
+    fine = f"<dt>Fine print</dt><dd>{esc(p.fine_print)}</dd>" if p.fine_print else ""
+    prior = {k: v for k, v in record["model"]["prior"].items() if k != "justification"}
+    return f"""
+<div class="prediction-card" id="{esc(citations.anchor(p.id))}">
+<h3 class="prediction-title"><a class="anchor" href="#{esc(citations.anchor(p.id))}">{esc(p.id)}</a> {esc(p.question)}</h3>
+{status}{retro}
+<div class="forecast-figure"><span class="probability">{pct(record["probability"])}</span>
+<span class="probability-label">P(YES) as of {esc(record["as_of"])} (MCSE {record["probability_mcse"]:.3f})</span></div>
+<p class="quantity">{esc(q["name"])}: median {fmt_num(q["median"])}, 90% interval {fmt_num(q["lo90"])}–{fmt_num(q["hi90"])}</p>
+<p class="sensitivity">Prior sensitivity: P(YES) is {pct(s["weaker"])} under a weaker prior (half the pseudo-data),
+{pct(s["stated"])} under the stated prior, {pct(s["stronger"])} under a stronger one (twice the pseudo-data).</p>
+<dl class="prediction-meta">
+<dt>Resolution criteria</dt><dd>{esc(p.resolution_criteria)}</dd>{fine}
+<dt>Resolution source</dt><dd>{esc(p.resolution_source)}</dd>
+<dt>Resolves by</dt><dd>{esc(p.resolves_by)} · published {esc(p.published)} · question version {p.version}</dd>
+<dt>Model</dt><dd>{esc(p.model.family)} · prior {esc(", ".join(f"{k} = {v:g}" for k, v in prior.items()))}.
+{esc(record["model"]["prior"].get("justification", ""))}</dd>
+<dt>Diagnostics</dt><dd>{esc(diagnostics_html(record["diagnostics"]))} · {record["evidence_count"]} evidence rows</dd>
+</dl>
+<div class="cite-box"><strong>Cite this forecast</strong> (snapshot <code>{esc(snapshot)}</code>):
+<pre>{esc(citation)}</pre>or run <code>forecast cite {esc(p.id)} --format bibtex</code>.</div>
+</div>"""
+
+
+def evidence_table(rows: pd.DataFrame, moves: dict[str, dict[str, float]]) -> str:
+    """Every evidence row of a chapter, with how much it moved each prediction it informs."""
+    body = []
+    for _, row in rows.sort_values(["observed_on", "id"]).iterrows():
+        informs = []
+        for pid in row["predictions"]:
+            move = moves.get(row["id"], {}).get(pid)
+            shown = "" if move is None else f" ({move * 100:+.1f} pts)"
+            informs.append(f'<a href="#{esc(citations.anchor(pid))}">{esc(pid)}</a>{shown}')
+        body.append(
+            f'<tr id="{esc(row["id"].lower())}"><td><code>{esc(row["id"])}</code></td><td>{esc(row["observed_on"])}</td>'
+            f'<td>{esc(row["summary"])}</td><td>{source_html(row)}</td>'
+            f'<td class="stance-{esc(row["stance"])}">{esc(row["stance"])}</td>'
+            f'<td>{"<br>".join(informs) or "context only"}</td></tr>')
+    return ('<div class="table-wrapper"><table class="evidence-table"><thead><tr><th>id</th><th>observed</th>'
+            '<th>fact</th><th>source</th><th>stance</th><th>informs (move)</th></tr></thead><tbody>'
+            + "".join(body) + "</tbody></table></div>")
+
+
+def priors_table(predictions: list, records: dict[str, dict]) -> str:
+    rows = []
+    for p in predictions:
+        prior = {k: v for k, v in p.model.prior.items() if k != "justification"}
+        rows.append(f'<tr><td><a href="#{esc(citations.anchor(p.id))}">{esc(p.id)}</a></td><td>{esc(p.model.family)}</td>'
+                    f'<td>{esc(", ".join(f"{k} = {v:g}" for k, v in prior.items()))}</td>'
+                    f'<td>{esc(p.model.prior.get("justification", ""))}</td></tr>')
+    return ('<table class="priors-table"><thead><tr><th>prediction</th><th>family</th><th>prior</th>'
+            '<th>reference class and base rate</th></tr></thead><tbody>' + "".join(rows) + "</tbody></table>")
+
+
+def scenarios_table(priced: list[dict], correlation: float, justification: str) -> str:
+    rows = []
+    for item in priced:
+        sc = item["scenario"]
+        outcomes = ", ".join(f'<a href="#{esc(citations.anchor(k))}">{esc(k)}</a> {"YES" if v else "NO"}'
+                             for k, v in sorted(sc.outcomes.items()))
+        signposts = "".join(f"<li>{esc(s)}</li>" for s in sc.signposts)
+        rows.append(f'<tr><td><strong>{esc(sc.name)}</strong><br>{esc(sc.description)}</td><td>{outcomes}</td>'
+                    f'<td>{pct(item["probability"])}<br><small>independent: {pct(item["independent"])}</small></td>'
+                    f'<td><ul>{signposts}</ul></td></tr>')
+    assumption = ("The outcomes are simulated as independent."
+                  if correlation == 0 else
+                  f"The outcomes are simulated jointly with a one-factor Gaussian copula, correlation {correlation:g}.")
+    return (f'<p class="scenario-assumption">{esc(assumption)} {esc(justification)}</p>'
+            '<table class="scenario-table"><thead><tr><th>scenario</th><th>defined as</th><th>probability</th>'
+            '<th>signposts</th></tr></thead><tbody>' + "".join(rows) + "</tbody></table>")
+
+
+def dashboard_table(predictions: list, records: dict[str, dict], previous: dict[str, float | None]) -> str:
+    """Every prediction, grouped by chapter: probability, change since the previous snapshot, deadline."""
+    out = []
+    for chapter in sorted({p.chapter for p in predictions}):
+        rows = []
+        for p in sorted((p for p in predictions if p.chapter == chapter), key=lambda p: int(p.id.rsplit("-", 1)[1])):
+            r = records[p.id]
+            before = previous.get(p.id)
+            change = "new" if before is None else f"{(r['probability'] - before) * 100:+.1f} pts"
+            status = r["status"] if not r.get("resolution") else f"resolved {r['resolution']['outcome'].upper()}"
+            rows.append(
+                f'<tr data-prediction="{esc(p.id)}"><td><a href="{esc(chapter)}.html#{esc(citations.anchor(p.id))}">'
+                f'{esc(p.id)}</a></td><td>{esc(p.question)}</td><td data-sort="{r["probability"]:.6f}">'
+                f'{pct(r["probability"])}</td><td>{esc(change)}</td><td>{esc(p.resolves_by)}</td>'
+                f'<td>{esc(status + (" (backtest)" if p.retrospective else ""))}</td></tr>')
+        out.append(f'<h3 class="dashboard-chapter"><a href="{esc(chapter)}.html">{esc(chapter)}</a></h3>'
+                   '<table class="dashboard-table sortable"><thead><tr><th>id</th><th>question</th><th>P(YES)</th>'
+                   '<th>change</th><th>resolves by</th><th>status</th></tr></thead><tbody>'
+                   + "".join(rows) + "</tbody></table>")
+    return "".join(out)
+
+
+def today_label(date: dt.date) -> str:
+    return date.strftime("%-d %B %Y")
+
+
+def columns_table(columns) -> str:
+    """The data contract's columns, straight from ``schema`` (the single source of truth)."""
+    rows = "".join(f"<tr><td><code>{esc(c.name)}</code></td><td>{esc(c.type)}</td>"
+                   f"<td>{'yes' if c.required else 'no'}</td><td>{esc(c.description)}</td></tr>" for c in columns)
+    return ('<table class="contract-table"><thead><tr><th>column</th><th>type</th><th>required</th>'
+            '<th>meaning</th></tr></thead><tbody>' + rows + "</tbody></table>")
+
+
+def families_table() -> str:
+    """Each family's observation columns, prior and settings, from the family modules themselves."""
+    from analysis.families import FAMILIES, survival
+
+    rows = []
+    for name, module in FAMILIES.items():
+        prior = dict(module.PRIOR_KEYS)
+        if module is survival:
+            prior.update({f"{k} (weibull)": v for k, v in survival.WEIBULL_PRIOR_KEYS.items()})
+        settings = {**{k: m for k, (_, m) in module.SETTINGS.items()},
+                    **{f"{k} (optional)": m for k, (_, m) in module.OPTIONAL_SETTINGS.items()}}
+        listing = lambda d: "<br>".join(f"<code>{esc(k)}</code>: {esc(v)}" for k, v in d.items()) or "none"  # noqa: E731
+        rows.append(f"<tr><td><code>{esc(name)}</code></td><td>{esc(module.OBSERVATION)}</td>"
+                    f"<td>{listing(prior)}</td><td>{listing(settings)}</td></tr>")
+    return ('<table class="contract-table"><thead><tr><th>family</th><th>evidence columns it reads</th>'
+            '<th>prior</th><th>settings</th></tr></thead><tbody>' + "".join(rows) + "</tbody></table>")
