@@ -230,7 +230,7 @@ def invalidate_changed_pages(repo: Path, data_root: Path) -> list[str]:
         targets = {str((repo / page).resolve()) for page in changed}
         for record in cache.list_cache_records():
             if str(Path(record.uri).resolve()) in targets:
-                cache.remove_cache_record(record.pk)
+                cache.remove_cache(record.pk)
     for page in changed:
         os.utime(repo / page, None)
     from analysis.storage import atomic_write_bytes
@@ -250,6 +250,7 @@ def prepare(repo: Path, data_root: Path) -> dict:
     if not bundle.exists():
         import vl_convert as vlc
 
-        atomic_write_bytes(bundle, vlc.javascript_bundle().encode("utf-8"))
+        # Wrapped in a function so its top-level names cannot clash with the theme's scripts.
+        atomic_write_bytes(bundle, ("(function(){\n" + vlc.javascript_bundle() + "\n})();\n").encode("utf-8"))
     changed = invalidate_changed_pages(repo, data_root)
     return {"changed_pages": changed, "evidence_rows": int(len(data.evidence))}

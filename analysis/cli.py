@@ -248,3 +248,29 @@ def resolve(
                           "source_publisher": source, "source_title": title, "source_date": source_date or on,
                           "source_url": url, "note": " ".join(note.split())})
     typer.echo(f"resolved {prediction}: {outcome.lower()}")
+
+
+@app.command()
+def datapackage(data: DataOpt = DEFAULT_DATA) -> None:
+    """Write data/datapackage.json (frictionless) describing every CSV, from the schema module."""
+    import json
+
+    from analysis.storage import atomic_write_bytes
+
+    atomic_write_bytes(data / "datapackage.json", (json.dumps(describe_data(data), indent=2) + "\n").encode())
+    typer.echo(f"wrote {data / 'datapackage.json'}")
+
+
+def describe_data(data: Path) -> dict:
+    """One resource per CSV file under ``data`` (one per chapter's evidence file)."""
+    from analysis.schema import EVIDENCE_COLUMNS, LEDGER_COLUMNS, RESOLUTION_COLUMNS, datapackage as package
+    from analysis.versions import VERSION_COLUMNS
+
+    evidence = {f"evidence-{p.stem}": (f"evidence/{p.name}", EVIDENCE_COLUMNS)
+                for p in sorted((Path(data) / "evidence").glob("*.csv"))}
+    return package({
+        **evidence,
+        "resolutions": ("resolutions.csv", RESOLUTION_COLUMNS),
+        "forecasts": ("forecasts.csv", LEDGER_COLUMNS),
+        "question_versions": ("question_versions.csv", VERSION_COLUMNS),
+    })

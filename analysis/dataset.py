@@ -184,6 +184,9 @@ def load(root: Path | str = "data") -> Dataset:
         if len(data.problems) == before:
             _check_entity_dates(data, data.evidence)
         _check_scenarios(data)
+        from analysis.versions import version_problems
+
+        data.problems += version_problems(data.root, data.predictions)
     return data
 
 

@@ -48,6 +48,9 @@ def run_update(root: Path, *, jobs: int = 1, sampler: SamplerSettings | None = N
                 records.append(record)
                 advance(record["id"])
     now = now or dt.datetime.now(dt.timezone.utc)
+    from analysis.versions import record_new_versions
+
+    record_new_versions(root, data.predictions, ds.today())
     versions = engine.package_versions()
     new_rows = ledger.append(root, records, versions, now)
     payload = engine.write_current(root, records, now.strftime("%Y-%m-%dT%H:%M:%SZ"))

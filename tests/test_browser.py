@@ -1,0 +1,131 @@
+"""The built book in a real browser (Debian's Chromium, driven by Playwright): pages load without
+console errors, charts draw, the dashboard lists every prediction, anchors land, and no request
+leaves localhost. Screenshots go to test-artifacts/ (git-ignored)."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import threading
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from conftest import REPO
+
+HTML = REPO / "_build" / "html"
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = REPO / "test-artifacts"
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+               "--disable-component-update", "--disable-sync"]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not (HTML / "book" / "dashboard.html").exists(), reason="book not built: run `make book`"),
+]
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def server():
+    handler = functools.partial(_Quiet, directory=str(HTML))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's chromium is missing: `make test` installs it (apt-get install chromium)")
+    with sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
+        yield instance
+        instance.close()
+
+
+def open_page(browser, url: str):
+    """Load ``url``; return (page, console errors, hosts requested)."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors, hosts = [], set()
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("request", lambda r: hosts.add(urlparse(r.url).hostname) if r.url.startswith("http") else None)
+    page.goto(url, wait_until="networkidle")
+    return page, errors, hosts
+
+
+def book_pages() -> list[str]:
+    return sorted(p.relative_to(HTML).as_posix() for p in (HTML / "book").glob("*.html"))
+
+
+def toc_files() -> set[str]:
+    import yaml
+
+    toc = yaml.safe_load((REPO / "_toc.yml").read_text())
+    files = {toc["root"]} | {c["file"] for part in toc["parts"] for c in part["chapters"]}
+    return {f"{f}.html" for f in files}
+
+
+def test_every_page_loads_cleanly_and_stays_on_localhost(browser, server):
+    pages = book_pages()
+    assert set(pages) == toc_files()
+    for name in pages:
+        page, errors, hosts = open_page(browser, f"{server}/{name}")
+        charts = page.locator(".forecast-chart")
+        for i in range(charts.count()):
+            chart = charts.nth(i)
+            chart.scroll_into_view_if_needed()
+            drawn = chart.locator("svg, canvas")
+            assert drawn.count() > 0, f"{name}: chart {i} did not draw"
+            assert drawn.first.locator("path, rect, circle, line, text").count() > 0, f"{name}: chart {i} is empty"
+        assert not errors, f"{name}: console errors {errors}"
+        assert hosts <= {"127.0.0.1"}, f"{name}: requests to {hosts - {'127.0.0.1'}}"
+        assert page.locator("a[href^='javascript:' i]").count() == 0, f"{name}: javascript: link"
+        page.close()
+
+
+def test_dashboard_lists_every_prediction_and_anchors_land(browser, server):
+    from analysis import dataset as ds
+
+    predictions = ds.load_valid(REPO / "data").predictions
+    page, errors, _ = open_page(browser, f"{server}/book/dashboard.html")
+    listed = set(page.locator("tr[data-prediction]").evaluate_all("rows => rows.map(r => r.dataset.prediction)"))
+    assert listed == set(predictions)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+    hrefs = page.locator("tr[data-prediction] a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    page.close()
+    by_chapter: dict[str, list[str]] = {}
+    for href in hrefs:
+        target, anchor = href.split("#")
+        by_chapter.setdefault(target, []).append(anchor)
+    for target, anchors in by_chapter.items():
+        for i, anchor in enumerate(anchors):
+            if i == 0:
+                chapter, _, _ = open_page(browser, f"{server}/book/{target}#{anchor}")
+            else:  # same document: follow the fragment as a click on the dashboard link would
+                chapter.evaluate("a => { location.hash = a; }", anchor)
+                chapter.wait_for_timeout(150)
+            card = chapter.locator(f"#{anchor}")
+            assert card.count() == 1, f"{target}#{anchor}"
+            box = card.bounding_box()
+            assert box is not None and -5 <= box["y"] <= 200, f"{target}#{anchor} did not land ({box})"
+        chapter.close()
+
+
+def test_chapter_screenshot(browser, server):
+    page, errors, _ = open_page(browser, f"{server}/book/neo-labs.html")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "chapter-neo-labs.png"), full_page=False)
+    assert page.locator(".prediction-card").count() >= 3
+    page.close()

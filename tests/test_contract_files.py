@@ -1,0 +1,44 @@
+"""The shipped data and its description: valid, and described by the schema that validates it."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import REPO
+
+
+def test_shipped_data_is_valid(run_cli):
+    result = run_cli("validate", "--data", str(REPO / "data"))
+    assert result.code == 0, result.err
+    assert result.out.startswith("OK: ")
+
+
+def test_datapackage_matches_schema():
+    from analysis.cli import describe_data
+
+    shipped = json.loads((REPO / "data" / "datapackage.json").read_text())
+    assert shipped == describe_data(REPO / "data"), "data/datapackage.json is stale: run `forecast datapackage`"
+
+
+def test_every_evidence_row_has_a_source():
+    from analysis import dataset as ds
+
+    data = ds.load_valid(REPO / "data")
+    for column in ("source_publisher", "source_title", "source_date"):
+        assert data.evidence[column].map(bool).all()
+    assert len(data.evidence) >= 80
+
+
+def test_book_shape():
+    """At least 24 predictions, 10 backtests, 3 per chapter, one page per chapter."""
+    from analysis import dataset as ds
+
+    data = ds.load_valid(REPO / "data")
+    chapters = {p.chapter for p in data.predictions.values()}
+    assert len(data.predictions) >= 24 and len(chapters) == 8
+    assert sum(p.retrospective for p in data.predictions.values()) >= 10
+    for chapter in chapters:
+        assert sum(p.chapter == chapter for p in data.predictions.values()) >= 3
+        assert (REPO / "book" / f"{chapter}.md").exists()
+    future = [p for p in data.predictions.values() if not p.retrospective]
+    assert all(p.resolves_by.isoformat() > "2026-11-29" for p in future)
