@@ -214,6 +214,22 @@ def page_fingerprints(data_root: Path) -> dict[str, str]:
     return out
 
 
+def _drop_cached_outputs(cache, pages: list[Path]) -> None:
+    """Remove each page's cached execution, found by its path and by its code's hash (so a cache
+    copied from another checkout, whose records carry other paths, is handled too)."""
+    from myst_nb.core.read import read_myst_markdown_notebook
+
+    targets = {str(page.resolve()) for page in pages}
+    doomed = {r.pk for r in cache.list_cache_records() if str(Path(r.uri).resolve()) in targets}
+    for page in pages:
+        try:
+            doomed.add(cache.match_cache_notebook(read_myst_markdown_notebook(page.read_text(encoding="utf-8"))).pk)
+        except KeyError:
+            pass
+    for pk in doomed:
+        cache.remove_cache(pk)
+
+
 def invalidate_changed_pages(repo: Path, data_root: Path) -> list[str]:
     """Drop the jupyter-cache records of pages whose data changed, and touch them so Sphinx re-reads
     them. Every other page keeps its cached outputs. Returns the pages invalidated."""
@@ -226,11 +242,7 @@ def invalidate_changed_pages(repo: Path, data_root: Path) -> list[str]:
     changed = sorted(page for page, digest in new.items() if old.get(page) != digest and (repo / page).exists())
     cache_path = repo / "_build" / ".jupyter_cache"
     if changed and cache_path.exists():
-        cache = get_cache(str(cache_path))
-        targets = {str((repo / page).resolve()) for page in changed}
-        for record in cache.list_cache_records():
-            if str(Path(record.uri).resolve()) in targets:
-                cache.remove_cache(record.pk)
+        _drop_cached_outputs(get_cache(str(cache_path)), [repo / page for page in changed])
     for page in changed:
         os.utime(repo / page, None)
     from analysis.storage import atomic_write_bytes
