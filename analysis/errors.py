@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+
+
+def printable(text: str) -> str:
+    """Show control, format and line-separator characters as escapes, so a hostile value can neither
+    break a message across lines nor send terminal escape sequences."""
+    return "".join(ch if unicodedata.category(ch) not in ("Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn") or ch == " "
+                   else ch.encode("unicode_escape", "backslashreplace").decode("ascii") for ch in str(text))
 
 
 @dataclass(frozen=True, order=True)
@@ -17,7 +25,7 @@ class Problem:
 
     def __str__(self) -> str:
         tail = f" (expected {self.expected})" if self.expected else ""
-        return f"{self.file}:{self.line}: {self.message}{tail}"
+        return printable(f"{self.file}:{self.line}: {self.message}{tail}")
 
 
 class DataError(Exception):

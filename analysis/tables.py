@@ -34,6 +34,9 @@ def parse_csv(text: str, shown: str, columns: tuple[Column, ...]) -> pd.DataFram
     except csv.Error as err:
         raise DataError([Problem(shown, start, f"broken CSV: {err} (an unbalanced quote?)",
                                  "every quoted field closed by a matching \"")])
+    if not records:
+        raise DataError([Problem(shown, 1, "file has no header or rows", "a header line: "
+                                 + ",".join(c.name for c in columns))])
     header, body, body_lines = records[0], records[1:], lines[1:]
     names = [c.name for c in columns]
     for missing in [n for n in names if n not in header]:
