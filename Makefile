@@ -33,7 +33,8 @@ book: update
 browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
-test: setup browser
+# The browser and stale-page tests read the built book, so the (incremental) build comes first.
+test: book browser
 	$(BIN)/python -m pytest -q -m "not slow"
 
 test-fast: setup
