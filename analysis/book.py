@@ -149,7 +149,10 @@ class Chapter:
         record = self.book.records[prediction_id]
         rows = self.book.ledger_history(prediction_id)
         chart = charts.history_chart(record, self.book.data.rows_for(prediction_id))
-        return HTML(pages.prediction_card(p, record, rows[-1] if rows else None, self.book.base_url)
+        from analysis.versions import history_of
+
+        versions = history_of(self.book.data_root, prediction_id)
+        return HTML(pages.prediction_card(p, record, rows[-1] if rows else None, self.book.base_url, versions)
                     + charts.embed_html(chart, f"chart-{citations.anchor(prediction_id)}"))
 
     def moves(self) -> dict[str, dict[str, float]]:

@@ -46,7 +46,17 @@ def diagnostics_html(d: dict) -> str:
     return "exact conjugate posterior (closed form); no sampling"
 
 
-def prediction_card(p, record: dict, ledger_row: dict | None, base_url: str) -> str:
+def versions_html(versions: list[dict]) -> str:
+    """A question's earlier wordings, when it has been edited (each edit bumps its version)."""
+    if len(versions) < 2:
+        return ""
+    items = "".join(f"<li>version {esc(v['version'])} (recorded {esc(v['recorded_on'])}): {esc(v['question'])} "
+                    f"<br><small>criteria: {esc(v['resolution_criteria'])}; resolves by {esc(v['resolves_by'])}</small></li>"
+                    for v in versions)
+    return f'<details class="question-versions"><summary>Edit history ({len(versions)} versions)</summary><ul>{items}</ul></details>'
+
+
+def prediction_card(p, record: dict, ledger_row: dict | None, base_url: str, versions: list[dict] = ()) -> str:
     """The full block for one prediction: question, criteria, forecast, interval, sensitivity, cite box."""
     q, s = record["quantity"], record["sensitivity"]
     resolution = record.get("resolution")
@@ -81,6 +91,7 @@ def prediction_card(p, record: dict, ledger_row: dict | None, base_url: str) -> 
 {esc(record["model"]["prior"].get("justification", ""))}</dd>
 <dt>Diagnostics</dt><dd>{esc(diagnostics_html(record["diagnostics"]))} · {record["evidence_count"]} evidence rows</dd>
 </dl>
+{versions_html(list(versions))}
 <div class="cite-box"><strong>Cite this forecast</strong> (snapshot <code>{esc(snapshot)}</code>):
 <pre>{esc(citation)}</pre>or run <code>forecast cite {esc(p.id)} --format bibtex</code>.</div>
 </div>"""

@@ -10,6 +10,7 @@ from pathlib import Path
 from analysis import dataset as ds
 from analysis import engine, ledger
 from analysis.families.base import SamplerSettings
+from analysis.scoring import score_record
 
 
 def _structure(prediction) -> tuple:
@@ -51,6 +52,9 @@ def run_update(root: Path, *, jobs: int = 1, sampler: SamplerSettings | None = N
     from analysis.versions import record_new_versions
 
     record_new_versions(root, data.predictions, ds.today())
+    for record in records:
+        scored = score_record(record)
+        record["brier"] = None if scored is None else scored["brier"]
     versions = engine.package_versions()
     new_rows = ledger.append(root, records, versions, now)
     payload = engine.write_current(root, records, now.strftime("%Y-%m-%dT%H:%M:%SZ"))
