@@ -29,7 +29,7 @@ def add_evidence(root: Path, prediction_ids: list[str], fields: dict) -> str:
     url = fields.get("source_url", "")
     if url and not URL_RE.match(url):
         raise DataError([Problem("--url", 1, f"'{url}' is not an http(s) URL", "an address starting https://")])
-    with locked(root / ds.EVIDENCE_DIR / "x"):
+    with locked(root):
         data = ds.load(root)
         data.raise_for_problems()
         unknown = [p for p in prediction_ids if p not in data.predictions]

@@ -194,12 +194,11 @@ def cite(
     if prediction not in loaded.predictions:
         raise DataError([Problem("PREDICTION", 1, f"unknown prediction id '{prediction}'", "an id from `forecast list`")])
     rows = [r for r in ledger.read_ledger(data) if r["prediction"] == prediction]
-    if as_of is not None:
+    if as_of is not None:  # the snapshot in force on that date: the latest whose evidence is as of it or earlier
         when = parse_date(as_of)
         if when is None:
             raise DataError([Problem("--as-of", 1, f"'{as_of}' is not a valid date", "YYYY-MM-DD")])
-        rows = [r for r in rows if r["as_of"] <= when.isoformat() and r["created_at"][:10] <= when.isoformat()] or \
-            [r for r in rows if r["as_of"] <= when.isoformat()]
+        rows = [r for r in rows if r["as_of"] <= when.isoformat()]
     if not rows:
         raise DataError([Problem(str(data / "forecasts.csv"), 1, f"no snapshot of {prediction}"
                                  + (f" on or before {as_of}" if as_of else ""), "run `forecast update` first")])

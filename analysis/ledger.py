@@ -61,7 +61,7 @@ def latest_by_prediction(rows: list[dict]) -> dict[str, dict]:
 def append(root: Path, records: list[dict], versions: dict, now: dt.datetime) -> list[dict]:
     """Append a row for each record whose forecast differs from its latest ledger row."""
     path = ledger_path(root)
-    with locked(path):
+    with locked(root):
         rows = read_ledger(root)
         latest = latest_by_prediction(rows)
         taken = {r["snapshot"] for r in rows}

@@ -17,7 +17,7 @@ def add_resolution(root: Path, fields: dict) -> None:
     if fields.get("source_url") and not URL_RE.match(fields["source_url"]):
         raise DataError([Problem("--url", 1, f"'{fields['source_url']}' is not an http(s) URL", "https://...")])
     path = root / ds.RESOLUTIONS_FILE
-    with locked(path):
+    with locked(root):
         data = ds.load(root)
         data.raise_for_problems()
         if fields["prediction"] not in data.predictions:

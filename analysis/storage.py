@@ -35,9 +35,10 @@ def read_text(path: Path, shown: str | None = None) -> str:
 
 
 @contextlib.contextmanager
-def locked(path: Path, timeout: float = 60.0) -> Iterator[None]:
-    """Hold the data folder's write lock, so concurrent writers queue instead of racing."""
-    lock = FileLock(str(Path(path).parent / ".write.lock"), timeout=timeout)
+def locked(data_root: Path, timeout: float = 120.0) -> Iterator[None]:
+    """Hold the data folder's one write lock, so concurrent writers (add-evidence, resolve, the ledger)
+    queue instead of racing, and each validates the data set as the others left it."""
+    lock = FileLock(str(Path(data_root) / ".write.lock"), timeout=timeout)
     with lock:
         yield
 

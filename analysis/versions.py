@@ -57,7 +57,7 @@ def version_problems(root: Path, predictions: dict) -> list[Problem]:
 def record_new_versions(root: Path, predictions: dict, today) -> int:
     """Append the text of every (prediction, version) not yet recorded. Returns how many."""
     path = Path(root) / VERSIONS_FILE
-    with locked(path):
+    with locked(root):
         known = {(r["prediction"], int(r["version"])) for r in read_versions(root)}
         rows = [[p.id, str(p.version), *(p.text_fields[f] for f in TEXT_FIELDS), today.isoformat()]
                 for p in sorted(predictions.values(), key=lambda p: p.id) if (p.id, p.version) not in known]
