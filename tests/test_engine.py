@@ -130,3 +130,15 @@ def test_export_json_shape_and_csv_neutralises_formulas(run_cli, data_dir):
 
     assert neutralise("=HYPERLINK(\"x\")").startswith("'=") and neutralise("-1+2").startswith("'")
     assert neutralise("plain") == "plain"
+
+
+def test_trend_extrapolation_widens_with_drift():
+    """Beyond the last observation the logit drifts: a far deadline gets a wider, less extreme forecast."""
+    inputs = {"t": [-1.0, -0.5, 0.0], "y": [0.5] * 3, "k": [80.0, 70.0, 60.0], "n": [100.0] * 3,
+              "observation": "binomial", "horizon": 3.0, "threshold": 0.5, "direction": "below"}
+    prior = {"intercept_mu": 0.0, "intercept_sigma": 1.0, "slope_mu": 0.0, "slope_sigma": 1.0}
+    straight = logistic_trend.fit(dict(inputs, drift_sd=0.0), prior, seed=5, sampler=SamplerSettings(), label="a")
+    drifting = logistic_trend.fit(dict(inputs, drift_sd=0.5), prior, seed=5, sampler=SamplerSettings(), label="b")
+    width = lambda r: r.quantity.hi90 - r.quantity.lo90  # noqa: E731
+    assert width(drifting) > width(straight) * 1.1
+    assert 0.5 < drifting.probability < straight.probability

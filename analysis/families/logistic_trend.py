@@ -20,7 +20,9 @@ PRIOR_KEYS = {"intercept_mu": "logit share at t0", "intercept_sigma": "its sd",
 SETTINGS = {"observation": (str, "beta or binomial"), "series": (str, "the entity whose share is tracked"),
             "t0": ("date", "the date the intercept refers to"), "threshold": (float, "share in (0, 1)"),
             "direction": (str, "above or below")}
-OPTIONAL_SETTINGS = {}
+OPTIONAL_SETTINGS = {"drift_sd": (float, "sd of the logit's random drift per sqrt(year) beyond the last "
+                                         "observation (default 0.5): trends bend")}
+DEFAULT_DRIFT_SD = 0.5
 OBSERVATION = "`entity` = settings.series; `value` (a share in [0, 1]) or `count`/`trials`"
 QUANTITY = "share at resolves_by"
 EPS = 1e-3
@@ -51,7 +53,7 @@ def prepare(prediction, rows, as_of) -> dict:
         y = [0.5] * len(k)
     return {"t": t, "y": y, "k": k, "n": n, "observation": s["observation"],
             "horizon": base.years(s["t0"], prediction.resolves_by), "threshold": float(s["threshold"]),
-            "direction": s["direction"]}
+            "direction": s["direction"], "drift_sd": float(s.get("drift_sd", DEFAULT_DRIFT_SD))}
 
 
 def _model(size: int, observation: str):
@@ -90,7 +92,12 @@ def sample(inputs, prior, *, seed, sampler, label):
 def fit(inputs: dict, prior: dict, *, seed: int, sampler, label: str) -> FitResult:
     draws, diagnostics = sample(inputs, prior, seed=seed, sampler=sampler, label=label)
     kind = inputs["observation"]
-    share = expit(draws["intercept"] + draws["slope"] * inputs["horizon"])
+    # A straight line is not a forecast of a trend that can bend: beyond the last observation the logit
+    # also takes a random walk, so uncertainty grows with the distance extrapolated.
+    gap = max(inputs["horizon"] - max(inputs["t"], default=0.0), 0.0)
+    drift = np.random.default_rng(seed).normal(0.0, inputs.get("drift_sd", DEFAULT_DRIFT_SD) * np.sqrt(gap),
+                                               size=draws["slope"].shape)
+    share = expit(draws["intercept"] + draws["slope"] * inputs["horizon"] + drift)
     if kind == "beta":
         phi = draws["phi"]
         above = stats.beta.sf(inputs["threshold"], share * phi, (1 - share) * phi)
