@@ -8,7 +8,7 @@ DATA ?= data
 JOBS ?= 2
 export PYTHONHASHSEED := 0
 
-.PHONY: setup validate update book test test-fast bench publish clean browser
+.PHONY: setup validate update book html test test-fast bench publish clean browser
 
 setup: $(STAMP)
 
@@ -25,9 +25,22 @@ validate: setup
 update: validate
 	$(BIN)/forecast update --data $(DATA) --jobs $(JOBS)
 
+# The HTML is rebuilt only when a page, the data, the forecasts, the library or the config changed
+# (a recursive make re-reads the timestamps that `update` may just have changed).
+BOOK_SOURCES = $(shell find book data analysis _static -type f \( -name '*.md' -o -name '*.yaml' -o -name '*.csv' \
+                 -o -name '*.json' -o -name '*.py' -o -name '*.css' -o -name '*.svg' \) 2>/dev/null) \
+               _config.yml _toc.yml $(wildcard _build/generated/forecasts.json)
+HTML_STAMP := _build/html/.built
+
 book: update
+	@$(MAKE) --no-print-directory html
+
+html: $(HTML_STAMP)
+
+$(HTML_STAMP): $(BOOK_SOURCES)
 	$(BIN)/forecast prepare-book --data $(DATA)
 	$(BIN)/jupyter-book build . -W -n --keep-going
+	@touch $@
 
 # Debian's Chromium for the browser tests; never a downloaded browser.
 browser:

@@ -132,6 +132,12 @@ def update(
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Refit everything.")] = False,
 ) -> None:
     """Fit every prediction (through the fit cache) and write the forecasts and the ledger."""
+    from analysis.fingerprint import inputs_digest, stored_digest
+
+    current = data.resolve().parent / "_build" / "generated" / "forecasts.json"
+    if movers is None and not no_cache and stored_digest(current) == inputs_digest(data):
+        typer.echo("forecasts are up to date (no data, model code or package version changed)")
+        return
     from analysis import ledger
     from analysis.update import movers as find_movers
     from analysis.update import run_update

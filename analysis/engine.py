@@ -218,8 +218,9 @@ def current_path(data_root: Path) -> Path:
     return generated_dir(data_root) / "forecasts.json"
 
 
-def write_current(data_root: Path, records: list[dict], generated_at: str) -> dict:
+def write_current(data_root: Path, records: list[dict], generated_at: str, inputs_sha256: str = "") -> dict:
     payload = {"generated_at": generated_at, "evidence_sha256": evidence_files_digest(data_root),
+               "inputs_sha256": inputs_sha256,
                "versions": package_versions(), "predictions": sorted(records, key=lambda r: r["id"])}
     atomic_write_bytes(current_path(data_root), json.dumps(payload, indent=1, sort_keys=True).encode())
     return payload

@@ -19,6 +19,18 @@ def _structure(prediction) -> tuple:
     return (prediction.model.family, s.get("form", ""), s.get("observation", ""), bool(s.get("pooled")))
 
 
+def record_key(prediction, data: ds.Dataset, sampler: SamplerSettings) -> str:
+    """Everything one prediction's full record depends on: its definition, the rows that name it, its
+    resolution and the data's as-of date. Unchanged key, unchanged record: no need to replay it."""
+    from dataclasses import asdict
+
+    rows = data.rows_for(prediction.id)
+    return engine.digest({"prediction": {k: v for k, v in asdict(prediction).items() if k not in ("file", "line", "lines")},
+                          "rows": engine.evidence_digest(rows), "as_of": data.as_of,
+                          "resolution": data.resolution(prediction.id), "sampler": asdict(sampler),
+                          "schema": engine.CACHE_SCHEMA, "versions": engine.package_versions()})
+
+
 def _worker(root: str, prediction_id: str, sampler: SamplerSettings, cache_folder: str | None) -> dict:
     data = ds.load_valid(root)
     cache = engine.FitCache(Path(cache_folder) if cache_folder else None)
@@ -35,8 +47,13 @@ def run_update(root: Path, *, jobs: int = 1, sampler: SamplerSettings | None = N
     sampler = sampler or SamplerSettings()
     cache_folder = str(engine.cache_dir(root)) if use_cache else None
     ordered = sorted(data.predictions.values(), key=lambda p: (_structure(p), p.id))
-    tasks = [delayed(_worker)(str(root), p.id, sampler, cache_folder) for p in ordered]
-    records = []
+    previous = engine.read_current(root) if use_cache else {}
+    keys = {p.id: record_key(p, data, sampler) for p in ordered}
+    records = [previous[p.id] for p in ordered if previous.get(p.id, {}).get("record_key") == keys[p.id]]
+    reused = {r["id"] for r in records}
+    tasks = [delayed(_worker)(str(root), p.id, sampler, cache_folder) for p in ordered if p.id not in reused]
+    if progress and reused:
+        print(f"  {len(reused)} forecasts unchanged (same question, evidence and as-of date); fitting {len(tasks)}")
     with _progress(progress, len(tasks)) as advance:
         if jobs == 1:
             for task in tasks:
@@ -48,6 +65,8 @@ def run_update(root: Path, *, jobs: int = 1, sampler: SamplerSettings | None = N
             for record in parallel(tasks):
                 records.append(record)
                 advance(record["id"])
+    for record in records:
+        record["record_key"] = keys[record["id"]]
     now = now or dt.datetime.now(dt.timezone.utc)
     from analysis.versions import record_new_versions
 
@@ -57,7 +76,9 @@ def run_update(root: Path, *, jobs: int = 1, sampler: SamplerSettings | None = N
         record["brier"] = None if scored is None else scored["brier"]
     versions = engine.package_versions()
     new_rows = ledger.append(root, records, versions, now)
-    payload = engine.write_current(root, records, now.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    from analysis.fingerprint import inputs_digest
+
+    payload = engine.write_current(root, records, now.strftime("%Y-%m-%dT%H:%M:%SZ"), inputs_digest(root))
     return {"records": records, "new_ledger_rows": new_rows, "payload": payload}
 
 
