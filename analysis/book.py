@@ -103,7 +103,8 @@ class Book:
 
     def score_summary(self) -> dict:
         board = self.scoreboard
-        return {"questions": int(len(board)), "brier": float(board["brier"].mean()) if len(board) else None,
+        return {"questions": int(len(board)), "yes": int(board["outcome"].sum()) if len(board) else 0,
+                "brier": float(board["brier"].mean()) if len(board) else None,
                 "brier_time_averaged": float(board["brier_time_averaged"].mean()) if len(board) else None,
                 "log_score": float(board["log_score"].mean()) if len(board) else None}
 

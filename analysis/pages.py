@@ -154,11 +154,12 @@ def dashboard_table(predictions: list, records: dict[str, dict], previous: dict[
             r = records[p.id]
             before = previous.get(p.id)
             change = "new" if before is None else f"{(r['probability'] - before) * 100:+.1f} pts"
+            change_key = "-1e9" if before is None else f"{r['probability'] - before:.6f}"
             status = r["status"] if not r.get("resolution") else f"resolved {r['resolution']['outcome'].upper()}"
             rows.append(
                 f'<tr data-prediction="{esc(p.id)}"><td><a href="{esc(chapter)}.html#{esc(citations.anchor(p.id))}">'
                 f'{esc(p.id)}</a></td><td>{esc(p.question)}</td><td data-sort="{r["probability"]:.6f}">'
-                f'{pct(r["probability"])}</td><td>{esc(change)}</td><td>{esc(p.resolves_by)}</td>'
+                f'{pct(r["probability"])}</td><td data-sort="{change_key}">{esc(change)}</td><td>{esc(p.resolves_by)}</td>'
                 f'<td>{esc(status + (" (backtest)" if p.retrospective else ""))}</td></tr>')
         out.append(f'<h3 class="dashboard-chapter"><a href="{esc(chapter)}.html">{esc(chapter)}</a></h3>'
                    '<table class="dashboard-table sortable"><thead><tr><th>id</th><th>question</th><th>P(YES)</th>'

@@ -103,6 +103,13 @@ def test_dashboard_lists_every_prediction_and_anchors_land(browser, server):
     assert listed == set(predictions)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+    table = page.locator("table.sortable").first
+    table.locator("thead th").nth(2).click()  # P(YES): ascending
+    values = table.locator("tbody tr td:nth-child(3)").evaluate_all("cells => cells.map(c => +c.dataset.sort)")
+    assert values == sorted(values) and len(values) >= 3
+    table.locator("thead th").nth(2).click()  # and descending
+    values = table.locator("tbody tr td:nth-child(3)").evaluate_all("cells => cells.map(c => +c.dataset.sort)")
+    assert values == sorted(values, reverse=True)
     hrefs = page.locator("tr[data-prediction] a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
     page.close()
     by_chapter: dict[str, list[str]] = {}
