@@ -177,7 +177,7 @@ def prepare_book(data: DataOpt = DEFAULT_DATA) -> None:
     """Write the bibliography and the offline Vega bundle; re-execute only pages whose data changed."""
     from analysis.book import prepare
 
-    result = prepare(Path.cwd(), data)
+    result = prepare(Path(data).resolve().parent, data)  # the book lives beside its data folder
     changed = result["changed_pages"]
     typer.echo(f"prepared: {result['evidence_rows']} sources; pages to re-execute: "
                + (", ".join(changed) if changed else "none (all cached)"))
