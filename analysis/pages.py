@@ -3,7 +3,6 @@ question text that looks like markup (HTML, MyST, Markdown) is shown as text, ne
 
 from __future__ import annotations
 
-import datetime as dt
 from html import escape
 
 import pandas as pd
@@ -166,10 +165,6 @@ def dashboard_table(predictions: list, records: dict[str, dict], previous: dict[
                    '<th>change</th><th>resolves by</th><th>status</th></tr></thead><tbody>'
                    + "".join(rows) + "</tbody></table>")
     return "".join(out)
-
-
-def today_label(date: dt.date) -> str:
-    return date.strftime("%-d %B %Y")
 
 
 def columns_table(columns) -> str:

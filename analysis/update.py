@@ -31,8 +31,7 @@ def record_key(prediction, data: ds.Dataset, sampler: SamplerSettings) -> str:
                           "schema": engine.CACHE_SCHEMA, "versions": engine.package_versions()})
 
 
-def _worker(root: str, prediction_id: str, sampler: SamplerSettings, cache_folder: str | None) -> dict:
-    data = ds.load_valid(root)
+def _worker(data: ds.Dataset, prediction_id: str, sampler: SamplerSettings, cache_folder: str | None) -> dict:
     cache = engine.FitCache(Path(cache_folder) if cache_folder else None)
     return engine.forecast_prediction(data.predictions[prediction_id], data, sampler=sampler, cache=cache)
 
@@ -51,7 +50,7 @@ def run_update(root: Path, *, jobs: int = 1, sampler: SamplerSettings | None = N
     keys = {p.id: record_key(p, data, sampler) for p in ordered}
     records = [previous[p.id] for p in ordered if previous.get(p.id, {}).get("record_key") == keys[p.id]]
     reused = {r["id"] for r in records}
-    tasks = [delayed(_worker)(str(root), p.id, sampler, cache_folder) for p in ordered if p.id not in reused]
+    tasks = [delayed(_worker)(data, p.id, sampler, cache_folder) for p in ordered if p.id not in reused]
     if progress and reused:
         print(f"  {len(reused)} forecasts unchanged (same question, evidence and as-of date); fitting {len(tasks)}")
     with _progress(progress, len(tasks)) as advance:

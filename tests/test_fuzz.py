@@ -8,6 +8,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -83,5 +84,8 @@ def test_add_evidence_accepts_or_rejects_cleanly(run_cli, summary, publisher, ti
     shutil.rmtree(root.parent)
 
 
-def test_report_fuzz_counts():
-    print(f"fuzz examples tried: {TRIED}")
+@pytest.fixture(scope="module", autouse=True)
+def report_fuzz_counts():
+    """Print how many examples each fuzz test tried (for the closing figures), after the module runs."""
+    yield
+    print(f"\nfuzz examples tried: {TRIED}")
