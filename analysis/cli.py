@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from analysis.errors import DataError, ModelError
+from analysis.contract.errors import DataError, ModelError, Problem
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Validate data, add evidence, update and export the book's forecasts.")
@@ -31,9 +31,9 @@ def _fail(lines: list[str], code: int = 1) -> None:
 @app.command()
 def validate(data: DataOpt = DEFAULT_DATA) -> None:
     """Check every data file; print OK or every problem as FILE:LINE."""
-    from analysis import dataset as ds
+    from analysis.data.dataset import load
 
-    loaded = ds.load(data)
+    loaded = load(data)
     if loaded.problems:
         _fail([str(p) for p in loaded.problems] + [f"{len(loaded.problems)} problem(s) found."])
     typer.echo(f"OK: {len(loaded.predictions)} predictions, {len(loaded.evidence)} evidence rows")
@@ -62,8 +62,8 @@ def add_evidence(
     data: DataOpt = DEFAULT_DATA,
 ) -> None:
     """Validate one new evidence row against the whole data set, append it atomically, print its id."""
-    from analysis.add import add_evidence as add
-    from analysis.dataset import today
+    from analysis.commands.add import add_evidence as add
+    from analysis.data.dataset import today
 
     ids = [p.strip() for item in prediction for p in item.split(";") if p.strip()]
     fields = dict(observed_on=observed_on, summary=summary, source_publisher=publisher, source_title=title,
@@ -81,16 +81,17 @@ def list_predictions(data: DataOpt = DEFAULT_DATA) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from analysis import dataset as ds
-    from analysis.engine import read_current
+    from analysis.data.dataset import load_valid
+    from analysis.forecast.current import read_current
 
-    loaded = ds.load_valid(data)
+    loaded = load_valid(data)
     current = read_current(data)
+    records = current.records if current else {}
     table = Table("id", "chapter", "question", "resolves by", "P(YES)")
     for p in sorted(loaded.predictions.values(), key=lambda p: (p.chapter, p.id)):
-        forecast = current.get(p.id)
+        forecast = records.get(p.id)
         table.add_row(p.id, p.chapter, p.question, p.resolves_by.isoformat(),
-                      f"{forecast['probability']:.2f}" if forecast else "—")
+                      f"{forecast.probability:.2f}" if forecast else "—")
     Console(width=160).print(table)
 
 
@@ -124,32 +125,61 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(2)
 
 
+def _as_of(value: str | None, data: Path):
+    """``--as-of``: a date, ``today`` (the default) or ``recorded`` (the last recorded update's date)."""
+    from analysis.commands.update import recorded_as_of
+    from analysis.contract.schema import parse_date
+    from analysis.data.dataset import today
+
+    if value in (None, "", "today"):
+        return today()
+    if value == "recorded":
+        recorded = recorded_as_of(data)
+        if recorded is None:
+            raise DataError([Problem("--as-of", 0, "no update has been recorded yet", "a date, or `today`")])
+        return recorded
+    parsed = parse_date(value)
+    if parsed is None:
+        raise DataError([Problem("--as-of", 0, f"'{value}' is not a valid date", "YYYY-MM-DD, today or recorded")])
+    return parsed
+
+
 @app.command()
 def update(
     data: DataOpt = DEFAULT_DATA,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Forecast as of this date: YYYY-MM-DD, today "
+                                                 "(default) or recorded (the last recorded update).")] = None,
     jobs: Annotated[int, typer.Option("--jobs", help="Parallel fits (joblib).")] = 1,
     movers: Annotated[Optional[float], typer.Option("--movers", help="Print predictions that moved more than this.")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Refit everything.")] = False,
+    check: Annotated[bool, typer.Option("--check", help="Write nothing; fail if the ledger is behind the data.")] = False,
 ) -> None:
-    """Fit every prediction (through the fit cache) and write the forecasts and the ledger."""
-    from analysis.fingerprint import inputs_digest, stored_digest
+    """Fit every prediction as of a date and append the snapshots that changed to the ledger."""
+    if check:
+        from analysis.commands.update import check as behind
 
-    current = data.resolve().parent / "_build" / "generated" / "forecasts.json"
-    if movers is None and not no_cache and stored_digest(current) == inputs_digest(data):
-        typer.echo("forecasts are up to date (no data, model code or package version changed)")
+        problems = behind(data)
+        if problems:
+            raise DataError(problems)
+        typer.echo("the ledger is up to date with the data")
         return
-    from analysis import ledger
-    from analysis.update import movers as find_movers
-    from analysis.update import run_update
+    from analysis.commands.update import movers as find_movers
+    from analysis.commands.update import run_update
+    from analysis.stores import ledger
 
+    when = _as_of(as_of, data)
     previous = ledger.latest_by_prediction(ledger.read_ledger(data))
-    result = run_update(data, jobs=jobs, use_cache=not no_cache)
-    typer.echo(f"updated {len(result['records'])} forecasts; {len(result['new_ledger_rows'])} new ledger rows")
+    result = run_update(data, as_of=when, jobs=jobs, use_cache=not no_cache, force=no_cache)
+    if result.skipped:
+        typer.echo(f"forecasts are up to date as of {when} (no data, model code or package version changed)")
+    else:
+        typer.echo(f"updated {len(result.records)} forecasts as of {when} ({len(result.refit)} refitted); "
+                   f"{len(result.written)} new ledger rows")
     if movers is not None:
-        moved = find_movers(result["records"], previous, movers)
+        moved = find_movers(result, previous, movers)
         for m in moved:
             typer.echo(f"{m['id']}: {m['from']:.3f} -> {m['to']:.3f} ({m['delta']:+.3f}); evidence: "
-                       + (", ".join(m["evidence"]) or "none (model or prior change)"))
+                       + (", ".join(m["evidence"]) or "none (time, model or prior change)"))
         if not moved:
             typer.echo(f"no prediction moved more than {movers}")
 
@@ -161,13 +191,13 @@ def export(
     out: Annotated[Optional[Path], typer.Option("--out", help="Write here instead of stdout.")] = None,
 ) -> None:
     """The current forecasts in one contract (JSON or CSV), for the book, other tools and memos."""
-    from analysis.exports import export_text
+    from analysis.commands.export import export_text
 
     text = export_text(data, format)
     if out is None:
         typer.echo(text, nl=False)
     else:
-        from analysis.storage import atomic_write_bytes
+        from analysis.files.storage import atomic_write_bytes
 
         atomic_write_bytes(out, text.encode("utf-8"))
 
@@ -175,9 +205,9 @@ def export(
 @app.command("prepare-book")
 def prepare_book(data: DataOpt = DEFAULT_DATA) -> None:
     """Write the bibliography and the offline Vega bundle; re-execute only pages whose data changed."""
-    from analysis.book import prepare
+    from analysis.book.build import prepare
 
-    result = prepare(Path(data).resolve().parent, data)  # the book lives beside its data folder
+    result = prepare(data)  # the book lives beside its data folder
     changed = result["changed_pages"]
     typer.echo(f"prepared: {result['evidence_rows']} sources; pages to re-execute: "
                + (", ".join(changed) if changed else "none (all cached)"))
@@ -191,26 +221,28 @@ def cite(
     data: DataOpt = DEFAULT_DATA,
 ) -> None:
     """A citation pinned to one ledger snapshot (probability, as-of, version, stable link)."""
-    from analysis import citations, ledger
-    from analysis import dataset as ds
-    from analysis.errors import Problem
-    from analysis.schema import parse_date
+    from analysis.book import citations
+    from analysis.contract.layout import Layout
+    from analysis.contract.schema import parse_date
+    from analysis.data.dataset import load_valid
+    from analysis.stores import ledger
 
-    loaded = ds.load_valid(data)
+    loaded = load_valid(data)
     if prediction not in loaded.predictions:
-        raise DataError([Problem("PREDICTION", 1, f"unknown prediction id '{prediction}'", "an id from `forecast list`")])
+        raise DataError([Problem("PREDICTION", 0, f"unknown prediction id '{prediction}'", "an id from `forecast list`")])
     rows = [r for r in ledger.read_ledger(data) if r["prediction"] == prediction]
     if as_of is not None:  # the snapshot in force on that date: the latest whose evidence is as of it or earlier
         when = parse_date(as_of)
         if when is None:
-            raise DataError([Problem("--as-of", 1, f"'{as_of}' is not a valid date", "YYYY-MM-DD")])
+            raise DataError([Problem("--as-of", 0, f"'{as_of}' is not a valid date", "YYYY-MM-DD")])
         rows = [r for r in rows if r["as_of"] <= when.isoformat()]
     if not rows:
-        raise DataError([Problem(str(data / "forecasts.csv"), 1, f"no snapshot of {prediction}"
+        raise DataError([Problem(str(Layout.of(data).ledger), 0, f"no snapshot of {prediction}"
                                  + (f" on or before {as_of}" if as_of else ""), "run `forecast update` first")])
     if format not in ("markdown", "bibtex", "csl-json"):
-        raise DataError([Problem("--format", 1, f"unknown format '{format}'", "markdown, bibtex or csl-json")])
-    typer.echo(citations.cite(rows[-1], loaded.predictions[prediction], citations.book_url(data), format), nl=False)
+        raise DataError([Problem("--format", 0, f"unknown format '{format}'", "markdown, bibtex or csl-json")])
+    typer.echo(citations.cite(rows[-1], loaded.predictions[prediction], citations.base_url(Layout.of(data)), format),
+               nl=False)
 
 
 @app.command()
@@ -221,15 +253,14 @@ def figure(
     data: DataOpt = DEFAULT_DATA,
 ) -> None:
     """The prediction's history chart as a static PNG or SVG, for memos."""
-    from analysis.book import figure as make_figure
-    from analysis.errors import Problem
+    from analysis.book.build import figure as make_figure
 
     if format not in ("png", "svg"):
-        raise DataError([Problem("--format", 1, f"unknown format '{format}'", "png or svg")])
+        raise DataError([Problem("--format", 0, f"unknown format '{format}'", "png or svg")])
     try:
         make_figure(data, prediction, out, format)
     except KeyError:
-        raise DataError([Problem("PREDICTION", 1, f"no forecast for '{prediction}'", "an id from `forecast list`, "
+        raise DataError([Problem("PREDICTION", 0, f"no forecast for '{prediction}'", "an id from `forecast list`, "
                                  "after `forecast update`")]) from None
     typer.echo(f"wrote {out}")
 
@@ -247,7 +278,7 @@ def resolve(
     data: DataOpt = DEFAULT_DATA,
 ) -> None:
     """Record a prediction's outcome in data/resolutions.csv (validated, atomic, append-only)."""
-    from analysis.resolve import add_resolution
+    from analysis.commands.resolve import add_resolution
 
     add_resolution(data, {"prediction": prediction, "outcome": outcome.lower(), "resolved_on": on,
                           "source_publisher": source, "source_title": title, "source_date": source_date or on,
@@ -260,22 +291,18 @@ def datapackage(data: DataOpt = DEFAULT_DATA) -> None:
     """Write data/datapackage.json (frictionless) describing every CSV, from the schema module."""
     import json
 
-    from analysis.storage import atomic_write_bytes
+    from analysis.contract.layout import Layout
+    from analysis.files.storage import atomic_write_bytes
 
-    atomic_write_bytes(data / "datapackage.json", (json.dumps(describe_data(data), indent=2) + "\n").encode())
-    typer.echo(f"wrote {data / 'datapackage.json'}")
+    path = Layout.of(data).datapackage
+    atomic_write_bytes(path, (json.dumps(describe_data(data), indent=2) + "\n").encode(), data)
+    typer.echo(f"wrote {path}")
 
 
 def describe_data(data: Path) -> dict:
     """One resource per CSV file under ``data`` (one per chapter's evidence file)."""
-    from analysis.schema import EVIDENCE_COLUMNS, LEDGER_COLUMNS, RESOLUTION_COLUMNS, datapackage as package
-    from analysis.versions import VERSION_COLUMNS
+    from analysis.contract.layout import Layout
+    from analysis.contract.schema import describe
 
-    evidence = {f"evidence-{p.stem}": (f"evidence/{p.name}", EVIDENCE_COLUMNS)
-                for p in sorted((Path(data) / "evidence").glob("*.csv"))}
-    return package({
-        **evidence,
-        "resolutions": ("resolutions.csv", RESOLUTION_COLUMNS),
-        "forecasts": ("forecasts.csv", LEDGER_COLUMNS),
-        "question_versions": ("question_versions.csv", VERSION_COLUMNS),
-    })
+    layout = Layout.of(data)
+    return describe(sorted(p.name for p in layout.evidence_dir.glob("*.csv")))

@@ -95,7 +95,7 @@ def test_every_page_loads_cleanly_and_stays_on_localhost(browser, server):
 
 
 def test_dashboard_lists_every_prediction_and_anchors_land(browser, server):
-    from analysis import dataset as ds
+    from analysis.data import dataset as ds
 
     predictions = ds.load_valid(REPO / "data").predictions
     page, errors, _ = open_page(browser, f"{server}/book/dashboard.html")

@@ -6,13 +6,13 @@ import json
 
 import pytest
 
-from analysis import ledger
+from analysis.stores import ledger
 from conftest import snapshot
 
 
 @pytest.fixture
 def updated(data_dir):
-    from analysis.update import run_update
+    from analysis.commands.update import run_update
 
     run_update(data_dir, progress=False)
     return data_dir
@@ -23,7 +23,7 @@ def test_resolve_records_outcome_freezes_forecast_and_scores_it(run_cli, updated
                      "--title", "It happened", "--url", "https://example.org/outcome", "--data", str(updated))
     assert result.code == 0, result.err
     assert b"TST-4,yes,2026-11-20,Fixture Press,It happened" in (updated / "resolutions.csv").read_bytes()
-    from analysis.update import run_update
+    from analysis.commands.update import run_update
 
     run_update(updated, progress=False)
     out = {p["id"]: p for p in json.loads(run_cli("export", "--data", str(updated)).out)["predictions"]}

@@ -21,7 +21,7 @@ def test_datapackage_matches_schema():
 
 
 def test_every_evidence_row_has_a_source():
-    from analysis import dataset as ds
+    from analysis.data import dataset as ds
 
     data = ds.load_valid(REPO / "data")
     for column in ("source_publisher", "source_title", "source_date"):
@@ -31,7 +31,7 @@ def test_every_evidence_row_has_a_source():
 
 def test_book_shape():
     """At least 24 predictions, 10 backtests, 3 per chapter, one page per chapter."""
-    from analysis import dataset as ds
+    from analysis.data import dataset as ds
 
     data = ds.load_valid(REPO / "data")
     chapters = {p.chapter for p in data.predictions.values()}

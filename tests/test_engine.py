@@ -8,10 +8,10 @@ import json
 import numpy as np
 import pytest
 
-from analysis import dataset as ds
+from analysis.data import dataset as ds
 from analysis import engine, ledger
 from analysis.families import base, logistic_trend
-from analysis.families.base import SamplerSettings
+from analysis.models.protocol import SamplerSettings
 from conftest import snapshot
 
 ILL_POSED = """
@@ -47,7 +47,7 @@ def test_unconverged_model_fails_update_and_writes_nothing(run_cli, data_dir):
 
 
 def test_update_is_deterministic_and_cached(data_dir):
-    from analysis.update import run_update
+    from analysis.commands.update import run_update
 
     first = run_update(data_dir, use_cache=False, progress=False)
     second = run_update(data_dir, use_cache=False, progress=False)
@@ -82,7 +82,7 @@ def test_reused_compiled_model_matches_fresh_compile():
 
 
 def test_ledger_is_append_only_and_snapshots_are_unique(run_cli, data_dir):
-    from analysis.update import run_update
+    from analysis.commands.update import run_update
 
     run_update(data_dir, progress=False)
     path = ledger.ledger_path(data_dir)
@@ -115,7 +115,7 @@ def test_later_evidence_never_changes_an_earlier_as_of_forecast(run_cli, data_di
 
 
 def test_export_json_shape_and_csv_neutralises_formulas(run_cli, data_dir):
-    from analysis.update import run_update
+    from analysis.commands.update import run_update
 
     run_update(data_dir, progress=False)
     out = json.loads(run_cli("export", "--data", str(data_dir)).out)
@@ -126,7 +126,7 @@ def test_export_json_shape_and_csv_neutralises_formulas(run_cli, data_dir):
         assert key in item
     assert set(item["quantity"]) == {"name", "median", "lo90", "hi90"}
     assert set(item["sensitivity"]) == {"weaker", "stated", "stronger"}
-    from analysis.exports import neutralise
+    from analysis.commands.export import neutralise
 
     assert neutralise("=HYPERLINK(\"x\")").startswith("'=") and neutralise("-1+2").startswith("'")
     assert neutralise("plain") == "plain"

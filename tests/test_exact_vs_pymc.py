@@ -11,7 +11,7 @@ import pytest
 from scipy import stats
 
 from analysis.families import beta_binomial, gamma_poisson, survival
-from analysis.families.base import SamplerSettings
+from analysis.models.protocol import SamplerSettings
 
 SAMPLER = SamplerSettings(chains=4, draws=2000, tune=1000)
 
@@ -83,7 +83,7 @@ def test_beta_binomial_exact_matches_enumeration():
 
 
 def test_poisson_binomial_tail_matches_simulation():
-    from analysis.families.base import at_least_k_of
+    from analysis.models.base import at_least_k_of
 
     rng = np.random.default_rng(5)
     probs = rng.uniform(0, 0.6, size=(1, 7))

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analysis import dataset as ds
+from analysis.data import dataset as ds
 from conftest import FIXTURE, snapshot
 
 PROBLEM = re.compile(r"^\S.*:\d+: .+")

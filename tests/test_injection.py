@@ -31,7 +31,7 @@ PAYLOADS = [
 def test_fragments_escape_every_payload():
     import pandas as pd
 
-    from analysis import charts, pages
+    from analysis.book import charts, html as pages
 
     rows = pd.DataFrame([{"id": f"TST-E9{i:02d}", "observed_on": "2026-01-01", "summary": p, "source_publisher": p,
                           "source_title": p, "source_date": "2026-01-01", "source_url": "javascript:alert(1)",

@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analysis.errors import ModelError
+from analysis.contract.errors import ModelError
 from analysis.families import gamma_poisson, logistic_trend, survival
-from analysis.families.base import SamplerSettings
+from analysis.models.protocol import SamplerSettings
 
 SIMS = 20
 MIN_COVERED = 14

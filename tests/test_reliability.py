@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis import dataset as ds
+from analysis.data import dataset as ds
 
 BIN = Path(sys.executable).parent
 ENV = {**os.environ, "FORECAST_TODAY": "2026-11-29"}
@@ -59,7 +59,7 @@ def test_sigkill_never_leaves_a_partial_row(data_dir):
 
 WRITER = """
 import sys
-from analysis.add import add_evidence
+from analysis.commands.add import add_evidence
 for i in range(50):
     add_evidence(sys.argv[1], ["TST-2"], {"observed_on": "2026-01-10", "summary": f"writer {sys.argv[2]} row {i}",
         "source_publisher": "Fixture Press", "source_title": "Concurrent", "source_date": "2026-01-10",
@@ -79,14 +79,14 @@ def test_two_concurrent_writers_add_100_rows_with_unique_ids(data_dir):
 
 RESOLVER = """
 import sys
-from analysis.resolve import add_resolution
+from analysis.commands.resolve import add_resolution
 add_resolution(sys.argv[1], {"prediction": sys.argv[2], "outcome": "no", "resolved_on": "2026-11-20",
     "source_publisher": "Fixture Press", "source_title": "Outcome", "source_date": "2026-11-20"})
 """
 
 LEDGER_WRITER = """
 import datetime as dt, sys
-from analysis import ledger
+from analysis.stores import ledger
 for i in range(25):
     record = {"id": f"TST-{sys.argv[2]}", "version": 1, "as_of": f"2026-{1 + i % 12:02d}-{1 + i // 12:02d}",
               "probability": 0.01 * i, "probability_mcse": 0.0, "evidence_count": i, "evidence_sha256": str(i),
@@ -96,7 +96,7 @@ for i in range(25):
 
 
 def test_resolve_and_ledger_writes_are_atomic_and_concurrency_safe(data_dir):
-    from analysis.ledger import read_ledger
+    from analysis.stores.ledger import read_ledger
 
     rng = np.random.default_rng(7)
     for n in range(10):  # kills during resolve: resolutions.csv holds the old rows or old + one
@@ -122,9 +122,9 @@ def test_resolve_and_ledger_writes_are_atomic_and_concurrency_safe(data_dir):
 def test_two_clean_runs_export_identical_json(tmp_path):
     import shutil
 
-    from analysis.exports import export_text
+    from analysis.commands.export import export_text
     from analysis.families import base
-    from analysis.update import run_update
+    from analysis.commands.update import run_update
     from conftest import FIXTURE
 
     outputs = []

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from analysis import dataset as ds
-from analysis.versions import history_of, record_new_versions
+from analysis.data import dataset as ds
+from analysis.stores.versions import history_of, record_new_versions
 
 
 def test_edit_without_bump_is_rejected_and_bump_is_recorded(run_cli, data_dir):

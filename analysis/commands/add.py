@@ -1,0 +1,79 @@
+"""Adding one row (evidence or a resolution): build it, validate the whole data set as it would be
+after the append (in a scratch copy), then append atomically under the data folder's lock."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+from analysis.contract.errors import DataError, Problem, quote
+from analysis.contract.layout import Layout
+from analysis.contract.schema import EVIDENCE_COLUMNS, URL_RE, names
+from analysis.data.dataset import Dataset, load
+from analysis.files.storage import append_bytes_atomically, csv_rows_bytes, locked, refusal
+
+
+def next_evidence_id(data: Dataset, prefix: str) -> str:
+    numbers = [int(m.group(1)) for i in data.evidence["id"] if (m := re.fullmatch(rf"{prefix}-E(\d+)", str(i)))]
+    return f"{prefix}-E{(max(numbers) + 1 if numbers else 1):03d}"
+
+
+def check_url(url: str) -> None:
+    if url and not URL_RE.match(url):
+        raise DataError([Problem("--url", 0, f"{quote(url)} is not an http(s) URL", "an address starting https://")])
+
+
+def evidence_row(data: Dataset, prediction_ids: list[str], fields: dict) -> dict:
+    """The new row, with its id, or a DataError naming the unknown prediction."""
+    unknown = [p for p in prediction_ids if p not in data.predictions]
+    if unknown:
+        raise DataError([Problem("PREDICTION_ID", 0, f"unknown prediction id {quote(unknown[0])}",
+                                 "an id shown by `forecast list`")])
+    first = data.predictions[prediction_ids[0]]
+    row = {c.name: "" for c in EVIDENCE_COLUMNS}
+    row.update({k: ("" if v is None else str(v)) for k, v in fields.items()})
+    row["id"] = next_evidence_id(data, first.prefix)
+    row["prediction"] = ";".join(prediction_ids)
+    return row
+
+
+def add_evidence(root: Path, prediction_ids: list[str], fields: dict) -> str:
+    """Append one row for ``prediction_ids``; return its new id. Files are untouched on any error."""
+    root = Path(root)
+    check_url(fields.get("source_url", ""))
+    with locked(root):
+        data = load(root)
+        data.raise_for_problems()
+        row = evidence_row(data, prediction_ids, fields)
+        target = Layout.of(root).evidence_file(data.predictions[prediction_ids[0]].chapter)
+        append_validated(root, target, names(EVIDENCE_COLUMNS), [[row[c] for c in names(EVIDENCE_COLUMNS)]])
+    return row["id"]
+
+
+def append_validated(root: Path, target: Path, header: list[str], rows: list[list]) -> None:
+    """Append ``rows`` to ``target`` only if the whole data set validates with them (call under the lock)."""
+    reason = refusal(target, root)
+    if reason:
+        raise DataError([Problem(str(target), 0, reason)])
+    addition = csv_rows_bytes(target, header, rows)
+    validate_after_append(root, target, addition)
+    append_bytes_atomically(target, addition, root)
+
+
+def validate_after_append(root: Path, target: Path, addition: bytes) -> None:
+    """Validate the whole data set as it would be after the append, in a scratch copy."""
+    with tempfile.TemporaryDirectory() as scratch:
+        copy = Path(scratch) / root.name
+        shutil.copytree(root, copy, ignore=shutil.ignore_patterns("*.lock", ".*.tmp"))
+        scratch_target = copy / target.relative_to(root)
+        old = scratch_target.read_bytes() if scratch_target.exists() else b""
+        if old and not old.endswith(b"\n"):
+            old += b"\n"
+        scratch_target.parent.mkdir(parents=True, exist_ok=True)
+        scratch_target.write_bytes(old + addition)
+        data = load(copy)
+        if data.problems:
+            raise DataError([Problem(p.file.replace(copy.name, root.name, 1) if p.file.startswith(copy.name) else p.file,
+                                     p.line, p.message, p.expected) for p in data.problems])

@@ -1,0 +1,1 @@
+"""The data set: predictions, evidence, resolutions, scenarios and rosters, loaded once and cross-checked."""

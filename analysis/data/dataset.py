@@ -1,0 +1,202 @@
+"""The whole data folder, loaded once and cross-checked: predictions, evidence, resolutions, scenarios.
+
+``load(data_dir)`` returns a Dataset whose ``problems`` lists everything wrong, each as
+``FILE:LINE: what (expected)``; callers refuse to act on a dataset with problems. Every file is read
+through ``files.storage``, so links and special files are refused, never opened.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.contract.errors import DataError, Problem, display_path, quote
+from analysis.contract.layout import Layout
+from analysis.contract.schema import EVIDENCE_COLUMNS, RESOLUTION_COLUMNS
+from analysis.data import evidence as ev
+from analysis.data.predictions import Prediction, load_prediction_file
+from analysis.data.scenarios import ChapterScenarios, load_scenarios
+from analysis.files.csvtable import read_table
+from analysis.files.storage import data_files, refusal
+from analysis.models import FAMILIES, check_model
+from analysis.stores.versions import version_problems
+
+
+def today() -> dt.date:
+    """Today's date; ``FORECAST_TODAY`` pins it for reproducible runs and tests."""
+    pinned = os.environ.get("FORECAST_TODAY")
+    return dt.date.fromisoformat(pinned) if pinned else dt.date.today()
+
+
+@dataclass
+class Dataset:
+    root: Path
+    predictions: dict[str, Prediction] = field(default_factory=dict)
+    evidence: pd.DataFrame | None = None
+    resolutions: pd.DataFrame | None = None
+    scenarios: dict[str, ChapterScenarios] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def layout(self) -> Layout:
+        return Layout.of(self.root)
+
+    def shown(self, path: Path) -> str:
+        return display_path(path, self.root)
+
+    def rows_for(self, prediction_id: str, as_of: dt.date | None = None) -> pd.DataFrame:
+        return ev.rows_for(self.evidence, prediction_id, as_of)
+
+    def resolution(self, prediction_id: str) -> dict | None:
+        if self.resolutions is None or not len(self.resolutions):
+            return None
+        match = self.resolutions[self.resolutions["prediction"] == prediction_id]
+        return ev.row_dict(match.iloc[-1]) if len(match) else None
+
+    def chapters(self) -> list[str]:
+        return sorted({p.chapter for p in self.predictions.values()})
+
+    def raise_for_problems(self) -> None:
+        if self.problems:
+            raise DataError(self.problems)
+
+
+def _files(data: Dataset, folder: Path, pattern: str) -> list[Path]:
+    files, problems = data_files(folder, pattern, data.root, data.shown)
+    data.problems += problems
+    return files
+
+
+def _load_predictions(data: Dataset) -> None:
+    first_seen: dict[str, Prediction] = {}
+    for path in _files(data, data.layout.predictions_dir, "*.yaml"):
+        shown = data.shown(path)
+        try:
+            predictions, problems = load_prediction_file(path, shown, data.root)
+        except DataError as err:
+            data.problems += err.problems
+            continue
+        data.problems += problems
+        for p in predictions:
+            prior, settings, model_problems = check_model(p.model.family, p.model.prior, p.model.settings)
+            data.problems += [Problem(shown, p.line_of(key), f"{p.id}: {msg}", expected)
+                              for key, msg, expected in model_problems]
+            if model_problems:
+                continue
+            if p.id in first_seen:
+                other = first_seen[p.id]
+                data.problems.append(Problem(shown, p.line, f"duplicate prediction id {quote(p.id)}",
+                                             f"a new id (first defined at {other.file}:{other.line})"))
+                continue
+            first_seen[p.id] = replace(p, model=replace(p.model, prior=prior, settings=settings))
+    if not first_seen and not data.problems:
+        data.problems.append(Problem(data.shown(data.layout.predictions_dir), 1, "no predictions found",
+                                     "data/predictions/<chapter>.yaml"))
+    data.predictions = first_seen
+
+
+def _load_table(data: Dataset, paths: list[Path], columns) -> pd.DataFrame:
+    frames = []
+    for path in paths:
+        shown = data.shown(path)
+        try:
+            frame, problems = read_table(path, shown, columns, data.root)
+        except DataError as err:
+            data.problems += err.problems
+            continue
+        data.problems += problems
+        frame["_file"] = shown
+        frames.append(frame)
+    names = [c.name for c in columns] + [ev.LINE, "_file"]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=names, dtype=object)
+
+
+def _check_evidence(data: Dataset, evidence: pd.DataFrame) -> None:
+    now = today()
+    seen: dict[str, tuple[str, int]] = {}
+    for row in map(ev.row_dict, (r for _, r in evidence.iterrows())):
+        where = (row["_file"], row[ev.LINE])
+        say = lambda msg, expected: data.problems.append(Problem(*where, msg, expected))  # noqa: E731
+        if row["id"] in seen:
+            say(f"duplicate evidence id {quote(row['id'])}", f"a new id (first used at {seen[row['id']][0]}:"
+                f"{seen[row['id']][1]})")
+        seen.setdefault(row["id"], where)
+        if row["observed_on"] and row["observed_on"] > now:
+            say(f"observed_on {row['observed_on']} is after today ({now})", "an event that has already happened")
+        if row["count"] is not None and row["trials"] is not None and row["count"] > row["trials"]:
+            say(f"successes (count {row['count']}) greater than trials ({row['trials']})", "count <= trials")
+        for pid in row["predictions"]:
+            prediction = data.predictions.get(pid)
+            if prediction is None:
+                say(f"unknown prediction id {quote(pid)}", "an id defined in data/predictions/*.yaml")
+                continue
+            for column, msg, expected in FAMILIES[prediction.model.family].check_row(prediction, row):
+                say(f"{column}: {msg} (for {pid})", expected)
+
+
+def _check_resolutions(data: Dataset, resolutions: pd.DataFrame) -> None:
+    seen = set()
+    for row in map(ev.row_dict, (r for _, r in resolutions.iterrows())):
+        where = (row["_file"], row[ev.LINE])
+        if row["prediction"] not in data.predictions:
+            data.problems.append(Problem(*where, f"unknown prediction id {quote(row['prediction'])}",
+                                         "a defined prediction"))
+        if row["prediction"] in seen:
+            data.problems.append(Problem(*where, f"{quote(row['prediction'])} is resolved twice", "one resolution each"))
+        seen.add(row["prediction"])
+        if row["resolved_on"] and row["resolved_on"] > today():
+            data.problems.append(Problem(*where, "resolved_on is after today", "a date that has passed"))
+
+
+def _load_scenarios(data: Dataset) -> None:
+    for path in _files(data, data.layout.scenarios_dir, "*.yaml"):
+        chapter, problems = load_scenarios(path, data.shown(path), data.predictions, data.root)
+        data.problems += problems
+        if chapter is not None:
+            data.scenarios[chapter.chapter] = chapter
+
+
+def load(root: Path | str = "data") -> Dataset:
+    """Load and cross-check everything under ``root``; never raises for bad data (see ``problems``)."""
+    data = Dataset(root=Path(root).absolute())
+    reason = refusal(data.root, None, folder=True) if os.path.lexists(data.root) else None
+    if reason or not data.root.is_dir():
+        data.problems.append(Problem(str(root), 0, reason.replace("a regular file", "a real folder") if reason
+                                     else "data folder not found", "" if reason else
+                                     "a folder with predictions/ and evidence/"))
+        return data
+    _load_predictions(data)
+    before = len(data.problems)
+    evidence = _load_table(data, _files(data, data.layout.evidence_dir, "*.csv"), EVIDENCE_COLUMNS)
+    resolution_paths = [data.layout.resolutions] if os.path.lexists(data.layout.resolutions) else []
+    for path in resolution_paths:
+        reason = refusal(path, data.root)
+        if reason:
+            data.problems.append(Problem(data.shown(path), 0, reason))
+            resolution_paths = []
+    resolutions = _load_table(data, resolution_paths, RESOLUTION_COLUMNS)
+    data.evidence = ev.typed_evidence(evidence)
+    data.resolutions = resolutions.assign(**{c: resolutions[c].map(ev.parse_date) for c in
+                                             ("resolved_on", "source_date", "logged_on")})
+    if len(data.problems) == before:  # cell-level problems make cross-checks noisy; report those first
+        _check_evidence(data, data.evidence)
+        _check_resolutions(data, data.resolutions)
+        if len(data.problems) == before:
+            for prediction in data.predictions.values():
+                data.problems += FAMILIES[prediction.model.family].check_prediction(prediction, data)
+        _load_scenarios(data)
+        try:
+            data.problems += version_problems(data.root, data.predictions)
+        except DataError as err:
+            data.problems += err.problems
+    return data
+
+
+def load_valid(root: Path | str = "data") -> Dataset:
+    data = load(root)
+    data.raise_for_problems()
+    return data
