@@ -19,6 +19,7 @@ PREDICTION_ID_RE = re.compile(r"^[A-Z]+-\d+$")
 SLUG_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 URL_RE = re.compile(r"^https?://[^\s<>\"']+$", re.IGNORECASE)
 STANCES = ("for", "against", "neutral")
+SOURCE_KINDS = ("primary", "original_reporting", "repost")
 OUTCOMES = ("yes", "no", "annulled")
 
 
@@ -37,21 +38,28 @@ EVIDENCE_COLUMNS: tuple[Column, ...] = (
     Column("prediction", "string", False,
            "Prediction id(s) this fact informs, separated by `;`; empty for a context row that moves no forecast."),
     Column("observed_on", "date", True, "When the event happened (YYYY-MM-DD), not after today."),
+    Column("first_public", "date", True,
+           "The earliest date the fact was public (on or after `observed_on`, on or before `source_date`). "
+           "A forecast as of D uses only rows whose `first_public` is on or before D."),
     Column("summary", "string", True, "One or two neutral sentences of plain text."),
     Column("source_publisher", "string", True, "Who published the source that was seen."),
     Column("source_title", "string", True, "The source's title."),
     Column("source_date", "date", True, "The source's publication date."),
     Column("source_url", "string", False, "Only a real http(s) address that was seen; else empty."),
+    Column("source_kind", "string", True,
+           "`primary` (court filing, agency release, company post or filing, paper, official report), "
+           "`original_reporting` (an outlet's own reporting) or `repost` (aggregator, translation, mirror, summary)."),
+    Column("source_note", "string", False,
+           "Required for a `repost`: why no original could be used. Also any uncertainty about dates or figures."),
     Column("logged_on", "date", True, "When the row was logged."),
     Column("stance", "string", True, "`for`, `against` or `neutral`, relative to the chapter's claim."),
-    Column("entity", "string", False, "Who or what the fact is about (survival: the tracked entity)."),
-    Column("event", "string", False, "Event type from the chapter's vocabulary, e.g. `start`, `absorbed`."),
+    Column("entity", "string", False, "Who or what the fact is about (a roster entry's name, a series)."),
+    Column("event", "string", False, "Event type from the chapter's vocabulary, e.g. `absorbed`, `charged`."),
     Column("category", "string", False, "Optional subgroup, e.g. a defendant type."),
     Column("count", "integer", False, "Successes (beta_binomial) or events (gamma_poisson); default 1."),
-    Column("trials", "integer", False, "Trials, >= count (beta_binomial, binomial trend)."),
-    Column("value", "number", False, "A measured value; for logistic_trend a share in [0, 1]."),
+    Column("trials", "integer", False, "Units observed, >= count (beta_binomial, binomial trend)."),
+    Column("value", "number", False, "A measured value: a share in [0, 1] for a trend, parameters in billions, ..."),
     Column("lr", "string", False, "Likelihood ratio P(fact|YES)/P(fact|NO): a number, or `ID=x;ID=y`."),
-    Column("lr_sd", "number", False, "Standard deviation of ln(lr): the analyst's uncertainty (default 0.5)."),
     Column("reason", "string", False, "Why the fact is diagnostic; required with `lr`."),
 )
 
@@ -165,6 +173,7 @@ CHECKS: dict[str, tuple] = {
     "number": (_is_number, "is not a number", "a decimal number"),
     "url": (lambda s: bool(URL_RE.match(s)), "is not an http(s) URL", "an address starting http:// or https://"),
     "stance": (lambda s: s in STANCES, "is not a stance", "one of " + ", ".join(STANCES)),
+    "source_kind": (lambda s: s in SOURCE_KINDS, "is not a source kind", "one of " + ", ".join(SOURCE_KINDS)),
     "outcome": (lambda s: s in OUTCOMES, "is not an outcome", "one of " + ", ".join(OUTCOMES)),
     "evidence_id": (lambda s: bool(EVIDENCE_ID_RE.match(s)), "is not an evidence id", "e.g. NEO-E001"),
     "prediction_ids": (
@@ -177,7 +186,7 @@ CHECKS: dict[str, tuple] = {
 
 def _checks_for(column: Column) -> list[str]:
     special = {"id": ["evidence_id"], "prediction": ["prediction_ids"], "source_url": ["url"],
-               "stance": ["stance"], "outcome": ["outcome"]}
+               "stance": ["stance"], "outcome": ["outcome"], "source_kind": ["source_kind"]}
     if column.name in special:
         return special[column.name]
     return [column.type] if column.type in ("date", "integer", "number") else []

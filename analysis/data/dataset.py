@@ -19,6 +19,7 @@ from analysis.contract.layout import Layout
 from analysis.contract.schema import EVIDENCE_COLUMNS, RESOLUTION_COLUMNS
 from analysis.data import evidence as ev
 from analysis.data.predictions import Prediction, load_prediction_file
+from analysis.data.rosters import Roster, load_roster
 from analysis.data.scenarios import ChapterScenarios, load_scenarios
 from analysis.files.csvtable import read_table
 from analysis.files.storage import data_files, refusal
@@ -39,6 +40,7 @@ class Dataset:
     evidence: pd.DataFrame | None = None
     resolutions: pd.DataFrame | None = None
     scenarios: dict[str, ChapterScenarios] = field(default_factory=dict)
+    rosters: dict[str, Roster] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -127,6 +129,15 @@ def _check_evidence(data: Dataset, evidence: pd.DataFrame) -> None:
         seen.setdefault(row["id"], where)
         if row["observed_on"] and row["observed_on"] > now:
             say(f"observed_on {row['observed_on']} is after today ({now})", "an event that has already happened")
+        first, observed, source = row["first_public"], row["observed_on"], row["source_date"]
+        if first and observed and first < observed:
+            say(f"first_public {first} is before observed_on {observed}", "a fact made public on or after it happened")
+        if first and source and first > source:
+            say(f"first_public {first} is after source_date {source}",
+                "the earliest date the fact was public: at the latest the date of the source that was seen")
+        if row["source_kind"] == "repost" and not row["source_note"]:
+            say("a repost needs a source_note", "why no original (agency release, filing, company post, paper, "
+                "original report) could be used")
         if row["count"] is not None and row["trials"] is not None and row["count"] > row["trials"]:
             say(f"successes (count {row['count']}) greater than trials ({row['trials']})", "count <= trials")
         for pid in row["predictions"]:
@@ -152,6 +163,14 @@ def _check_resolutions(data: Dataset, resolutions: pd.DataFrame) -> None:
             data.problems.append(Problem(*where, "resolved_on is after today", "a date that has passed"))
 
 
+def _load_rosters(data: Dataset) -> None:
+    for path in _files(data, data.layout.rosters_dir, "*.yaml"):
+        roster, problems = load_roster(path, data.shown(path), data.root)
+        data.problems += problems
+        if roster is not None:
+            data.rosters[roster.name] = roster
+
+
 def _load_scenarios(data: Dataset) -> None:
     for path in _files(data, data.layout.scenarios_dir, "*.yaml"):
         chapter, problems = load_scenarios(path, data.shown(path), data.predictions, data.root)
@@ -169,6 +188,7 @@ def load(root: Path | str = "data") -> Dataset:
                                      else "data folder not found", "" if reason else
                                      "a folder with predictions/ and evidence/"))
         return data
+    _load_rosters(data)
     _load_predictions(data)
     before = len(data.problems)
     evidence = _load_table(data, _files(data, data.layout.evidence_dir, "*.csv"), EVIDENCE_COLUMNS)

@@ -12,7 +12,7 @@ __all__ = ["LINE", "typed_evidence", "rows_for", "row_dict"]
 
 DATE_COLUMNS = ("observed_on", "source_date", "logged_on", "first_public")
 INT_COLUMNS = ("count", "trials")
-FLOAT_COLUMNS = ("value", "lr_sd")
+FLOAT_COLUMNS = ("value",)
 
 
 def _maybe(convert):

@@ -40,7 +40,7 @@ def model_spec(prediction) -> ModelSpec:
 def evidence_digest(rows: pd.DataFrame) -> str:
     """Hash of exactly the evidence a forecast used: the columns its family can read, plus dates."""
     columns = ("id", "prediction", "observed_on", "public_on", "entity", "event", "category", "count", "trials",
-               "value", "lr", "lr_sd")
+               "value", "lr")
     records = [[row_dict(r).get(c) for c in columns if c in r] for _, r in rows.sort_values("id").iterrows()]
     return digest(records)
 

@@ -1,6 +1,11 @@
 """An event rate: counts over exposure, Gamma prior on events per year.
 
 Question form: at least ``min_events`` counted events dated in [count_from, resolves_by].
+Exposure runs from ``window_start`` to the as-of date, or only to ``record_until`` where the record is
+known to be complete only that far (events after it are not counted toward the rate either).
+``min_value`` counts only rows whose ``value`` reaches it (e.g. >= 100B parameters); ``entities`` only
+rows about the question's named units. ``half_life`` (years) weights old events and old exposure down
+(a power prior), so a rate that has changed is followed; the posterior stays exact.
 Unpooled: exact Gamma posterior, negative-binomial predictive. Pooled (``pooled: true``): rates of
 all categories share a hierarchical Gamma prior, sampled with NUTS (one compiled model for all).
 """
@@ -23,23 +28,41 @@ def row_problems(row: dict, settings: dict) -> list[tuple[str, str, str]]:
     return []
 
 
+def _weight(age_years, half_life):
+    return 0.5 ** (np.asarray(age_years, dtype=float) / half_life) if half_life else np.ones(np.shape(age_years))
+
+
+def _exposure(start, end, half_life) -> float:
+    """Years from ``start`` to ``end``, each weighted by 0.5^(its age at ``end`` / half_life)."""
+    span = max(base.years(start, end), 1 / base.DAYS_PER_YEAR)
+    return span if not half_life else half_life / np.log(2) * (1 - 0.5 ** (span / half_life))
+
+
 def prepare(prediction, rows, as_of, data=None) -> dict:
     s = prediction.model.settings
     window_start, count_from = s["window_start"], s["count_from"]
-    used = rows[rows["event"].isin(s["events"]) & (rows["observed_on"] >= window_start)]
+    end = min(as_of, s["record_until"]) if s.get("record_until") else as_of
+    used = rows[rows["event"].isin(s["events"])]
+    if s.get("min_value") is not None:
+        used = used[used["value"].fillna(-np.inf) >= s["min_value"]]
+    if s.get("entities"):
+        used = used[used["entity"].isin(s["entities"])]
     counts = used["count"].fillna(1).astype(int)
     target = s.get("category")
-    in_target = used["category"] == target if target else np.ones(len(used), dtype=bool)
-    categories = sorted(set(used["category"]) | ({target} if target else set()))
-    already = int(counts[in_target & (used["observed_on"] >= count_from)].sum())
+    in_target = (used["category"] == target).to_numpy() if target else np.ones(len(used), dtype=bool)
+    history = ((used["observed_on"] >= window_start) & (used["observed_on"] <= end)).to_numpy()
+    ages = [base.years(d, end) for d in used["observed_on"]]
+    weights = _weight(ages, s.get("half_life")) * history
+    categories = sorted(set(used["category"][history]) | ({target} if target else set()))
+    already = int(counts[in_target & (used["observed_on"] >= count_from).to_numpy()].sum())
     return {
-        "events": int(counts[in_target].sum()),
-        "exposure": max(base.years(window_start, as_of), 1 / base.DAYS_PER_YEAR),
+        "events": float((counts * weights)[in_target].sum()),
+        "exposure": float(_exposure(window_start, end, s.get("half_life"))),
         "horizon": max(base.years(max(as_of, count_from), prediction.resolves_by), 0.0),
         "need": max(int(s["min_events"]) - already, 0),
         "pooled": bool(s.get("pooled", False)),
         "categories": categories,
-        "category_events": [int(counts[used["category"] == c].sum()) for c in categories],
+        "category_events": [int(counts[((used["category"] == c).to_numpy()) & history].sum()) for c in categories],
         "target_index": categories.index(target) if target else -1,
     }
 
@@ -119,16 +142,24 @@ def pymc_probability(draws: dict, inputs: dict, rng: np.random.Generator) -> np.
 class GammaPoisson(FamilyBase):
     name = "gamma_poisson"
     quantity = QUANTITY
+    version = 2
     time_dependent = True
-    observation = "`event` in settings.events, optional `category`, `count` (default 1)"
+    observation = "`event` in settings.events, optional `category`, `count` (default 1), `value`, `entity`"
     PRIOR = {"alpha": "Gamma shape (prior events)", "beta": "Gamma rate (prior years of exposure)"}
     SETTINGS = {"events": Setting(list, "event names counted"),
                 "window_start": Setting("date", "date exposure starts"),
                 "count_from": Setting("date", "date from which events count toward the question"),
                 "min_events": Setting(int, "events needed for YES"),
                 "category": Setting(str, "the category the question is about", required=False),
-                "pooled": Setting(bool, "pool categories hierarchically", required=False)}
-    COLUMNS = ("event", "category", "count")
+                "pooled": Setting(bool, "pool categories hierarchically", required=False),
+                "record_until": Setting("date", "the record is complete only until this date: exposure and "
+                                        "counted history stop there", required=False),
+                "min_value": Setting(float, "count only rows whose `value` is at least this", required=False),
+                "entities": Setting(list, "count only rows about these units (the question's named set)",
+                                    required=False),
+                "half_life": Setting(float, "years over which an old event or year of exposure loses half its "
+                                     "weight (default: none)", required=False)}
+    COLUMNS = ("event", "category", "count", "value", "entity")
 
     def check_row(self, prediction, row):
         return row_problems(row, prediction.model.settings)
@@ -141,6 +172,14 @@ class GammaPoisson(FamilyBase):
 
     def structure_key(self, prediction):
         return (self.name, bool(prediction.model.settings.get("pooled")))
+
+    def alternatives(self, prediction):
+        s, prior = dict(prediction.model.settings), prediction.model.prior
+        later = s["window_start"].replace(year=s["window_start"].year + 1)
+        out = {"history from one year later": (prior, {**s, "window_start": later})}
+        if not s.get("pooled"):
+            out["recent years weighted (half-life 1 year)"] = (prior, {**s, "half_life": 1.0})
+        return out
 
 
 FAMILY = GammaPoisson()

@@ -1,20 +1,31 @@
-"""A single event, updated by analysts' likelihood ratios (Bayesian signposts).
+"""A single event, updated by analysts' likelihood ratios (Bayesian signposts), with time as evidence.
 
-P(YES) = E[ logistic( logit(p0) + sum_i ln LR_i ) ] with p0 ~ Beta(alpha, beta) from a stated
-reference class and ln LR_i ~ Normal(ln lr_i, lr_sd_i): the analyst's uncertainty is propagated.
-The draws are independent, so this is plain Monte Carlo with an explicit seed.
+The prior is a reference-class base rate for the event happening within the question's window,
+p0 ~ Beta(alpha, beta). Each logged fact multiplies the odds by its likelihood ratio; a ratio of 1
+changes nothing. The analyst's judgement is uncertain as a whole, not row by row: the summed log ratio L
+is scaled by one shared factor exp(eta - spread^2/2), eta ~ Normal(0, spread), so the uncertainty grows
+with the strength of the evidence, never with the number of rows:
+
+    P(YES by the deadline) = E[ logistic( logit(p0) + L * exp(eta - spread^2/2) ) ].
+
+For an event question (``kind: event``), the event has a constant hazard over its window, so with no
+event by the as-of date the chance left is 1 - (1 - P)^(days left / window days): silence lowers P(YES)
+as the deadline nears. A ``kind: state`` question asks about the world on a date; time alone does not
+move it. Both integrals are computed by quadrature on the exact prior: no sampling, no seed.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from scipy import stats
 from scipy.special import expit, logit
 
-from analysis.models import base
-from analysis.models.base import Diagnostics, FamilyBase, FitResult
+from analysis.models.base import Diagnostics, FamilyBase, FitResult, Quantity, Setting
 
-QUANTITY = "probability"
-DEFAULT_LR_SD = 0.5
+QUANTITY = "P(YES) over the whole window"
+DEFAULT_SPREAD = 0.5
+GRID = 400  # Beta quantile grid
+NODES = 24  # Gauss-Hermite nodes for eta
 
 
 def lr_for(cell: str, prediction_id: str) -> float | None:
@@ -31,7 +42,7 @@ def lr_for(cell: str, prediction_id: str) -> float | None:
     return None
 
 
-def row_problems(row: dict, settings: dict, prediction_id: str = "") -> list[tuple[str, str, str]]:
+def row_problems(row: dict, prediction_id: str) -> list[tuple[str, str, str]]:
     try:
         lr = lr_for(row["lr"], prediction_id)
     except ValueError:
@@ -43,48 +54,83 @@ def row_problems(row: dict, settings: dict, prediction_id: str = "") -> list[tup
         out.append(("lr", f"likelihood ratio {lr} is not positive", "a number > 0"))
     if not row["reason"]:
         out.append(("reason", "a likelihood-ratio row needs a reason", "one line on why the fact is diagnostic"))
-    if row["lr_sd"] is not None and row["lr_sd"] < 0:
-        out.append(("lr_sd", "lr_sd is negative", "a standard deviation >= 0"))
     return out
 
 
+def window(prediction) -> tuple:
+    s = prediction.model.settings
+    return s.get("window_start") or prediction.published, prediction.resolves_by
+
+
 def prepare(prediction, rows, as_of, data=None) -> dict:
-    log_lr, sd = [], []
-    for cell, spread in zip(rows["lr"], rows["lr_sd"]):
-        lr = lr_for(cell, prediction.id)
-        log_lr.append(float(np.log(lr)))
-        sd.append(DEFAULT_LR_SD if spread is None or np.isnan(spread) else float(spread))
-    return {"log_lr": log_lr, "sd": sd}
+    s = prediction.model.settings
+    start, end = window(prediction)
+    log_lr = [float(np.log(lr_for(cell, prediction.id))) for cell in rows["lr"]]
+    total = max((end - start).days, 1)
+    left = min(max((end - max(as_of, start)).days, 0), total)
+    return {"log_lr": float(np.sum(log_lr)), "rows": len(log_lr), "spread": float(s.get("lr_spread", DEFAULT_SPREAD)),
+            "kind": s.get("kind", "event"), "fraction_left": left / total}
 
 
-def fit(inputs: dict, prior: dict, *, seed: int, sampler, label: str) -> FitResult:
-    rng = np.random.default_rng(seed)
-    n = sampler.forward_draws
-    p0 = np.clip(rng.beta(float(prior["alpha"]), float(prior["beta"]), size=n), 1e-9, 1 - 1e-9)
-    shift = np.zeros(n)
-    for mean, sd in zip(inputs["log_lr"], inputs["sd"]):
-        shift += rng.normal(mean, sd, size=n)
-    probability_draws = expit(logit(p0) + shift)
-    probability, mcse = base.mean_and_mcse(probability_draws)
-    return FitResult(probability, mcse, base.summarise(QUANTITY, probability_draws),
-                     Diagnostics(None, float(n), 0, exact=True, method="monte-carlo"))
+def window_probability(inputs: dict, prior: dict) -> tuple[np.ndarray, np.ndarray]:
+    """P(YES over the whole window) on the quadrature grid, with its weights."""
+    p0 = stats.beta.ppf((np.arange(GRID) + 0.5) / GRID, float(prior["alpha"]), float(prior["beta"]))
+    p0 = np.clip(p0, 1e-12, 1 - 1e-12)
+    nodes, weights = np.polynomial.hermite_e.hermegauss(NODES)
+    weights = weights / weights.sum()
+    spread = inputs["spread"]
+    scale = np.exp(spread * nodes - spread**2 / 2)
+    shifted = expit(logit(p0)[:, None] + inputs["log_lr"] * scale[None, :])
+    return shifted, np.outer(np.full(GRID, 1 / GRID), weights)
+
+
+def fit(inputs: dict, prior: dict, *, seed: int = 0, sampler=None, label: str = "") -> FitResult:
+    whole, weights = window_probability(inputs, prior)
+    if inputs["kind"] == "event":
+        now = 1 - (1 - whole) ** inputs["fraction_left"]
+    else:
+        now = whole
+    probability = float((now * weights).sum())
+    order = np.argsort(whole, axis=None)
+    cdf = np.cumsum(weights.ravel()[order])
+    lo, med, hi = (float(whole.ravel()[order][np.searchsorted(cdf, q)]) for q in (0.05, 0.5, 0.95))
+    return FitResult(probability, 0.0, Quantity(QUANTITY, med, lo, hi),
+                     Diagnostics(None, None, 0, exact=True, method="quadrature"))
 
 
 class LikelihoodRatio(FamilyBase):
     name = "likelihood_ratio"
+    version = 2
     quantity = QUANTITY
-    observation = "`lr` (a number, or `ID=x;ID=y`), `lr_sd` (default 0.5) and a `reason`"
-    PRIOR = {"alpha": "Beta on the base rate: prior YES cases", "beta": "prior NO cases"}
-    COLUMNS = ("lr", "lr_sd")
+    time_dependent = True
+    observation = "`lr` (a number, or `ID=x;ID=y`) and a `reason`"
+    PRIOR = {"alpha": "Beta on the base rate over the window: prior YES cases", "beta": "prior NO cases"}
+    SETTINGS = {
+        "kind": Setting(str, "event (default: happens by the deadline; silence lowers P) or state (the world on a "
+                        "date; time alone does not move it)", required=False, choices=("event", "state")),
+        "window_start": Setting("date", "when the question's window opens (default: published)", required=False),
+        "lr_spread": Setting(float, "sd of the log of the shared factor on the analyst's summed log ratios "
+                             f"(default {DEFAULT_SPREAD})", required=False),
+    }
+    COLUMNS = ("lr", "reason")
 
     def check_row(self, prediction, row):
-        return row_problems(row, prediction.model.settings, prediction.id)
+        return row_problems(row, prediction.id)
 
     def prepare(self, prediction, rows, as_of, data=None):
         return prepare(prediction, rows, as_of)
 
     def fit(self, inputs, prior, *, seed, sampler, label):
-        return fit(inputs, prior, seed=seed, sampler=sampler, label=label)
+        return fit(inputs, prior)
+
+    def alternatives(self, prediction):
+        s = dict(prediction.model.settings)
+        spread = float(s.get("lr_spread", DEFAULT_SPREAD))
+        out = {f"analyst spread {spread / 2:g}": (prediction.model.prior, {**s, "lr_spread": spread / 2}),
+               f"analyst spread {spread * 2:g}": (prediction.model.prior, {**s, "lr_spread": spread * 2})}
+        if s.get("kind", "event") == "event":
+            out["no time decay"] = (prediction.model.prior, {**s, "kind": "state"})
+        return out
 
 
 FAMILY = LikelihoodRatio()

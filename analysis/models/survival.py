@@ -1,11 +1,24 @@
-"""Time to event with right-censoring and per-entity start dates.
+"""Time to an event for the units of a frozen roster (founders joining a frontier company, labs that
+stop releasing open weights), with right-censoring and an explicit tracked set.
 
-Entities are the rows with ``start_event`` (a sourced start date each). An entity's first row with
-``event`` ends its time at risk; the rest are censored at the as-of date. Question form: at least
-``min_events`` entities have the event dated in [count_from, resolves_by].
+Cohort: the roster's entries that had qualified (publicly met the roster's rule) by the as-of date.
+Each is at risk from its entry date (``qualified_on``, or its ``start`` under the alternative clock)
+until its first ``event`` row or the as-of date (or ``record_until``, where the record stops being
+complete). Events before entry are not counted (left truncation). Only roster entries are counted, so a
+row can never silently join the cohort; the question's own units are ``tracked`` (default: the roster).
 
-Exponential with a Gamma prior on the hazard is conjugate and computed exactly. Weibull
-(S(t) = exp(-(rate*t)^shape), unknown shape) is sampled with NUTS from one compiled model.
+Hazards are constant (exponential) with a Gamma prior on the base rate. Two optional structures:
+
+- ``tiers``: each roster tier has its own hazard, log-normally around the base rate with sd ``tier_sd``
+  (pooled hierarchically, so a thin tier borrows strength);
+- ``frailty``: the units of one roster group (a lab) share a Gamma frailty with variance ``theta``, so a
+  team moving together is evidence about that lab, not many independent moves.
+
+A group's event count is then negative-binomial (Poisson without frailty) in its exposure, written as an
+observed variable, so prior and posterior predictive checks come for free. With neither structure the
+posterior is an exact Gamma (closed form). The forecast takes, per posterior draw, each tracked unit's
+chance of the event in [max(as-of, count_from), resolves_by], and the exact Poisson-binomial tail.
+Every question on one roster uses the same posterior draws, so related questions agree.
 """
 
 from __future__ import annotations
@@ -14,192 +27,294 @@ import numpy as np
 from scipy import stats
 
 from analysis.contract.errors import Problem
+from analysis.contract.provenance import digest, seed_from
 from analysis.models import base
 from analysis.models.base import Diagnostics, FamilyBase, FitResult, Setting, scale_gamma_like
 
-WEIBULL_PRIOR_KEYS = {"shape_mu": "mean of log shape", "shape_sigma": "sd of log shape"}
-QUANTITY = "median years to event"
+QUANTITY = "expected tracked units with the event in the window"
 GRID = 4000
-MIN_TIME = 1 / base.DAYS_PER_YEAR
+FRAILTY_PRIOR = {"frailty_shape": "Gamma shape on the frailty variance theta",
+                 "frailty_rate": "Gamma rate on theta (shape/rate is the prior mean variance)"}
+TIER_PRIOR = {"tier_sd": "sd of a tier's log hazard around the base rate (pooling strength)"}
 
 
-def row_problems(row: dict, settings: dict) -> list[tuple[str, str, str]]:
-    out = []
-    if not row["entity"]:
-        out.append(("entity", "entity is empty", "the tracked entity's name"))
-    if row["event"] not in (settings["start_event"], settings["event"]):
-        out.append(("event", f"event '{row['event']}' is not used by this survival model",
-                    f"'{settings['start_event']}' or '{settings['event']}'"))
-    return out
-
-
-def prepare(prediction, rows, as_of, data=None) -> dict:
+def cohort(prediction, rows, as_of, data) -> dict:
+    """The estimation data: per roster group, its tier, event count and exposure (years) as of ``as_of``."""
     s = prediction.model.settings
-    starts = rows[rows["event"] == s["start_event"]].groupby("entity")["observed_on"].min()
-    ends = rows[rows["event"] == s["event"]].groupby("entity")["observed_on"].min()
-    count_from, resolves_by = s["count_from"], prediction.resolves_by
-    entities, times, observed, risk_from, risk_to = [], [], [], [], []
-    already = 0
-    for entity, start in sorted(starts.items()):
-        end = ends.get(entity)
-        entities.append(entity)
-        if end is not None:
-            times.append(max(base.years(start, end), MIN_TIME))
-            observed.append(1)
-            already += int(end >= count_from)
-        else:
-            times.append(max(base.years(start, as_of), MIN_TIME))
-            observed.append(0)
-            risk_from.append(base.years(start, max(as_of, count_from)))
-            risk_to.append(base.years(start, resolves_by))
-    return {"entities": entities, "times": times, "observed": observed, "age_now": [
-        t for t, d in zip(times, observed) if not d], "risk_from": risk_from, "risk_to": risk_to,
-        "need": max(int(s["min_events"]) - already, 0), "form": s["form"]}
+    roster = data.rosters[s["roster"]]
+    end = min(as_of, s["record_until"]) if s.get("record_until") else as_of
+    events = _first_events(rows, s["event"])
+    strict = s.get("exclude_doubtful", False)
+    groups: dict[str, dict] = {}
+    for entry in roster.known_by(as_of):
+        if strict and entry.doubtful:
+            continue
+        enter = entry.start if s.get("clock") == "start" else entry.qualified_on
+        when = events.get(entry.name)
+        if when is not None and when < enter:
+            continue  # the event came before the unit entered the cohort: left-truncated
+        stop = min(when, end) if when is not None else end
+        group = groups.setdefault(entry.group, {"tier": entry.tier, "events": 0, "exposure": 0.0})
+        group["exposure"] += max(base.years(enter, stop), 0.0) if stop > enter else 0.0
+        group["events"] += int(when is not None and when <= end)
+    names = sorted(groups)
+    tiers = sorted({groups[g]["tier"] for g in names}) if s.get("tiers") else [""]
+    return {"groups": names, "tier_of_group": [tiers.index(groups[g]["tier"]) if s.get("tiers") else 0 for g in names],
+            "tiers": tiers, "events": [groups[g]["events"] for g in names],
+            "exposure": [groups[g]["exposure"] for g in names],
+            "frailty": bool(s.get("frailty")), "pooled_tiers": bool(s.get("tiers"))}
 
 
-def _event_probabilities(rate, shape, inputs) -> np.ndarray:
-    """P(event in [risk_from, risk_to] | at risk now), shape (draws, entities at risk)."""
-    rate, shape = np.asarray(rate)[:, None], np.asarray(shape)[:, None]
-    now, lo, hi = (np.asarray(inputs[k])[None, :] for k in ("age_now", "risk_from", "risk_to"))
-    cum = lambda t: (rate * t) ** shape  # noqa: E731  cumulative hazard
-    keep_to_lo = np.exp(-(cum(lo) - cum(now)))
-    keep_to_hi = np.exp(-(cum(hi) - cum(now)))
-    return np.clip(keep_to_lo - keep_to_hi, 0.0, 1.0)
+def _first_events(rows, event: str) -> dict:
+    used = rows[rows["event"] == event]
+    return used.groupby("entity")["observed_on"].min().to_dict() if len(used) else {}
 
 
-def _answer(rate, shape, inputs, ess=None) -> tuple[float, float]:
-    if not inputs["age_now"]:
-        return float(inputs["need"] == 0), 0.0
-    per_draw = base.at_least_k_of(_event_probabilities(rate, shape, inputs), inputs["need"])
-    return base.mean_and_mcse(per_draw, ess)
+def question(prediction, rows, as_of, data, groups: list[str], tiers: list[str]) -> dict:
+    """The question's own units: which tracked units are still at risk, and when their window runs."""
+    s = prediction.model.settings
+    roster = data.rosters[s["roster"]].by_name()
+    tracked = s.get("tracked") or sorted(roster)
+    events = _first_events(rows, s["event"])
+    already, at_risk = 0, []
+    for name in tracked:
+        when = events.get(name)
+        if when is not None:
+            already += int(when >= s["count_from"])
+            continue
+        entry = roster.get(name)
+        group = groups.index(entry.group) if entry is not None and entry.group in groups else -1
+        tier = tiers.index(entry.tier) if entry is not None and entry.tier in tiers else -1
+        at_risk.append((name, group, tier))
+    start = max(as_of, s["count_from"])
+    return {"at_risk": [a[0] for a in at_risk], "group_index": [a[1] for a in at_risk],
+            "tier_index": [a[2] for a in at_risk], "from": base.years(as_of, start) if start > as_of else 0.0,
+            "to": max(base.years(as_of, prediction.resolves_by), 0.0),
+            "need": max(int(s["min_events"]) - already, 0)}
 
 
-def posterior(inputs: dict, prior: dict) -> tuple[float, float]:
-    return float(prior["alpha"]) + sum(inputs["observed"]), float(prior["beta"]) + sum(inputs["times"])
+def prepare(prediction, rows, as_of, data) -> dict:
+    c = cohort(prediction, rows, as_of, data)
+    return {"cohort": c, "question": question(prediction, rows, as_of, data, c["groups"], c["tiers"])}
 
 
-def fit(inputs: dict, prior: dict, *, seed: int, sampler, label: str) -> FitResult:
-    if inputs["form"] == "weibull":
-        return _fit_weibull(inputs, prior, seed=seed, sampler=sampler, label=label)
-    a, b = posterior(inputs, prior)
-    grid = stats.gamma.ppf((np.arange(GRID) + 0.5) / GRID, a, scale=1 / b)  # quantile grid: deterministic
-    probability, _ = _answer(grid, np.ones_like(grid), inputs)
-    median_time = np.log(2) / stats.gamma.ppf([0.95, 0.5, 0.05], a, scale=1 / b)
-    quantity = base.Quantity(QUANTITY, float(median_time[1]), float(median_time[0]), float(median_time[2]))
-    return FitResult(probability, 0.0, quantity, Diagnostics(None, None, 0, exact=True, method="closed-form"))
+# -- the posterior --------------------------------------------------------------------------------
+
+def _structured(c: dict) -> bool:
+    return c["frailty"] or c["pooled_tiers"]
 
 
-def _weibull_model(size: int):
+def posterior(c: dict, prior: dict) -> tuple[float, float]:
+    """The exact Gamma posterior of the hazard when there is neither frailty nor tiers."""
+    return float(prior["alpha"]) + sum(c["events"]), float(prior["beta"]) + sum(c["exposure"])
+
+
+def _model(groups: int, tiers: int, frailty: bool, pooled: bool):
     import pymc as pm
 
     with pm.Model() as model:
         alpha, beta = pm.Data("alpha", 1.0), pm.Data("beta", 1.0)
-        shape_mu, shape_sigma = pm.Data("shape_mu", 0.0), pm.Data("shape_sigma", 0.5)
-        t = pm.Data("t", np.ones(size))
-        d = pm.Data("d", np.zeros(size))
-        w = pm.Data("w", np.zeros(size))
+        events = pm.Data("events", np.zeros(groups))
+        exposure = pm.Data("exposure", np.full(groups, 1e-9))
+        tier_of = pm.Data("tier_of", np.zeros(groups, dtype="int64"))
         rate = pm.Gamma("rate", alpha, beta)
-        shape = pm.LogNormal("shape", shape_mu, shape_sigma)
-        log_hazard = pm.math.log(shape) + shape * pm.math.log(rate) + (shape - 1) * pm.math.log(t)
-        pm.Potential("lik", (w * (d * log_hazard - (rate * t) ** shape)).sum())
+        if pooled:
+            tier_sd = pm.Data("tier_sd", 0.5)
+            offset = pm.Normal("tier_offset", 0.0, 1.0, shape=tiers)
+            log_effect = pm.Deterministic("tier_effect", tier_sd * offset)
+            group_rate = rate * pm.math.exp(log_effect[tier_of])
+        else:
+            group_rate = rate + 0.0 * tier_of
+        mu = group_rate * exposure + 1e-12
+        if frailty:
+            shape, rate_theta = pm.Data("frailty_shape", 2.0), pm.Data("frailty_rate", 4.0)
+            theta = pm.Gamma("theta", shape, rate_theta)
+            pm.NegativeBinomial("group_events", mu=mu, alpha=1.0 / theta, observed=events)
+        else:
+            pm.Poisson("group_events", mu=mu, observed=events)
     return model
 
 
-def sample(inputs, prior, *, seed, sampler, label):
-    """Weibull posterior draws of rate and shape (NUTS, compiled once per padded size)."""
-    n = len(inputs["times"])
-    size = base.bucket(n)
-    compiled = base.compiled_model(("survival.weibull", size), lambda: _weibull_model(size))
+def sample(c: dict, prior: dict, *, sampler, label: str) -> tuple[dict, Diagnostics]:
+    """Posterior draws for a cohort (rate; tier effects; theta), seeded by the cohort and prior alone, so
+    every question on the same cohort gets the same draws."""
+    key = digest({"cohort": c, "prior": {k: v for k, v in prior.items() if k != "justification"},
+                  "sampler": sampler.__dict__})
+    return _sample_cached(key, c, prior, sampler, label)
+
+
+_DRAWS: dict[str, tuple[dict, Diagnostics]] = {}
+
+
+def _sample_cached(key, c, prior, sampler, label):
+    if key in _DRAWS:
+        return _DRAWS[key]
+    n = len(c["groups"])
+    size, tiers = base.bucket(n, smallest=16), max(len(c["tiers"]), 1)
+    compiled = base.compiled_model(("survival", size, tiers, c["frailty"], c["pooled_tiers"]),
+                                   lambda: _model(size, tiers, c["frailty"], c["pooled_tiers"]))
     data = {"alpha": float(prior["alpha"]), "beta": float(prior["beta"]),
-            "shape_mu": float(prior["shape_mu"]), "shape_sigma": float(prior["shape_sigma"]),
-            "t": base.pad(inputs["times"], size, fill=1.0), "d": base.pad(inputs["observed"], size),
-            "w": base.pad(np.ones(n), size)}
-    return base.sample_nuts(compiled, data, seed=seed, sampler=sampler, label=label, var_names=["rate", "shape"],
-                            min_target_accept=0.99)
+            "events": base.pad(c["events"], size), "exposure": base.pad(c["exposure"], size, fill=1e-9),
+            "tier_of": np.asarray(c["tier_of_group"] + [0] * (size - n), dtype="int64")}
+    if c["pooled_tiers"]:
+        data["tier_sd"] = float(prior["tier_sd"])
+    if c["frailty"]:
+        data.update({"frailty_shape": float(prior["frailty_shape"]), "frailty_rate": float(prior["frailty_rate"])})
+    names = ["rate"] + (["tier_effect"] if c["pooled_tiers"] else []) + (["theta"] if c["frailty"] else [])
+    draws, diagnostics = base.sample_nuts(compiled, data, seed=seed_from(key), sampler=sampler, label=label,
+                                          var_names=names, min_target_accept=0.95)
+    _DRAWS[key] = (draws, diagnostics)
+    if len(_DRAWS) > 64:
+        _DRAWS.pop(next(iter(_DRAWS)))
+    return draws, diagnostics
 
 
-def _fit_weibull(inputs, prior, *, seed, sampler, label) -> FitResult:
-    draws, diagnostics = sample(inputs, prior, seed=seed, sampler=sampler, label=label)
-    probability, mcse = _answer(draws["rate"], draws["shape"], inputs, diagnostics.ess_bulk_min)
-    median_time = np.log(2) ** (1 / draws["shape"]) / draws["rate"]
-    return FitResult(probability, mcse, base.summarise(QUANTITY, median_time), diagnostics)
+def unit_probabilities(draws: dict, c: dict, q: dict, rng: np.random.Generator) -> np.ndarray:
+    """Per draw and tracked unit at risk: P(event in the question's window | no event yet)."""
+    rate = np.asarray(draws["rate"], dtype=float)
+    n_draws, n_units = rate.size, len(q["at_risk"])
+    if n_units == 0:
+        return np.zeros((n_draws, 0))
+    hazard = np.repeat(rate[:, None], n_units, axis=1)
+    if c["pooled_tiers"]:
+        effect = np.asarray(draws["tier_effect"]).reshape(n_draws, -1)
+        for j, tier in enumerate(q["tier_index"]):
+            if tier >= 0:
+                hazard[:, j] *= np.exp(effect[:, tier])
+    if c["frailty"]:
+        r = 1.0 / np.asarray(draws["theta"], dtype=float)
+        events, exposure = np.asarray(c["events"], float), np.asarray(c["exposure"], float)
+        for j, group in enumerate(q["group_index"]):
+            if group >= 0:  # the lab's own record: z | data ~ Gamma(r + D_g, r + H_g)
+                tier_rate = hazard[:, j]
+                shape, scale = r + events[group], 1.0 / (r + tier_rate * exposure[group])
+            else:  # a tracked unit outside the roster: a new lab, frailty from the prior
+                shape, scale = r, 1.0 / r
+            hazard[:, j] *= rng.gamma(shape, scale)
+    return np.exp(-hazard * q["from"]) - np.exp(-hazard * q["to"])
 
 
-def pymc_model(inputs: dict, prior: dict):
-    """Exponential survival in PyMC (censored likelihood), for the exact cross-check."""
+def _answer(per_unit: np.ndarray, need: int, ess: float | None) -> tuple[float, float, np.ndarray]:
+    expected = per_unit.sum(axis=1) if per_unit.size else np.zeros(per_unit.shape[0])
+    per_draw = base.at_least_k_of(per_unit, need) if per_unit.shape[1] else np.full(per_unit.shape[0], float(need == 0))
+    probability, mcse = base.mean_and_mcse(per_draw, ess)
+    return probability, mcse, expected
+
+
+def fit(inputs: dict, prior: dict, *, seed: int, sampler, label: str) -> FitResult:
+    c, q = inputs["cohort"], inputs["question"]
+    rng = np.random.default_rng(seed)
+    if not _structured(c):
+        a, b = posterior(c, prior)
+        grid = stats.gamma.ppf((np.arange(GRID) + 0.5) / GRID, a, scale=1 / b)  # quantile grid: deterministic
+        probability, _, expected = _answer(unit_probabilities({"rate": grid}, c, q, rng), q["need"], None)
+        return FitResult(probability, 0.0, base.summarise(QUANTITY, expected),
+                         Diagnostics(None, None, 0, exact=True, method="closed-form"))
+    draws, diagnostics = sample(c, prior, sampler=sampler, label=label)
+    probability, mcse, expected = _answer(unit_probabilities(draws, c, q, rng), q["need"], diagnostics.ess_bulk_min)
+    return FitResult(probability, mcse, base.summarise(QUANTITY, expected), diagnostics)
+
+
+def pymc_model(c: dict, prior: dict):
+    """The unstructured model in PyMC (Poisson in exposure), for the exact cross-check in the tests."""
     import pymc as pm
 
-    t, d = np.asarray(inputs["times"]), np.asarray(inputs["observed"])
     with pm.Model() as model:
         rate = pm.Gamma("rate", float(prior["alpha"]), float(prior["beta"]))
-        pm.Potential("lik", (d * pm.math.log(rate) - rate * t).sum())
+        pm.Poisson("group_events", mu=rate * np.asarray(c["exposure"]) + 1e-12, observed=np.asarray(c["events"]))
     return model
-
-
-def pymc_probability(draws: dict, inputs: dict, rng) -> np.ndarray:
-    rate = draws["rate"]
-    return base.at_least_k_of(_event_probabilities(rate, np.ones_like(rate), inputs), inputs["need"])
-
-
-def entity_date_problems(prediction, data) -> list[Problem]:
-    """Every event has a start row for its entity, dated no later than the event."""
-    from analysis.data.evidence import LINE
-
-    s = prediction.model.settings
-    rows = data.rows_for(prediction.id)
-    starts = rows[rows["event"] == s["start_event"]].groupby("entity")["observed_on"].min()
-    problems = []
-    for _, row in rows[rows["event"] == s["event"]].iterrows():
-        start = starts.get(row["entity"])
-        where = (row["_file"], row[LINE])
-        if start is None:
-            problems.append(Problem(*where, f"entity '{row['entity']}' has no '{s['start_event']}' row "
-                                    f"(for {prediction.id})", "a sourced start row for every tracked entity"))
-        elif row["observed_on"] is not None and row["observed_on"] < start:
-            problems.append(Problem(*where, f"event date {row['observed_on']} is before the entity's start "
-                                    f"{start} (for {prediction.id})", "an event on or after the start date"))
-    return problems
 
 
 class Survival(FamilyBase):
     name = "survival"
+    version = 2
     quantity = QUANTITY
     time_dependent = True
-    observation = "`entity`, `event` = settings.start_event (entity's start) or settings.event"
-    PRIOR = {"alpha": "Gamma shape on the hazard (prior events)", "beta": "Gamma rate on the hazard (prior entity-years)"}
-    SETTINGS = {"form": Setting(str, "exponential or weibull", choices=("exponential", "weibull")),
-                "start_event": Setting(str, "the event that starts an entity's clock, e.g. start"),
-                "event": Setting(str, "the event whose time is modelled, e.g. absorbed"),
-                "count_from": Setting("date", "date from which events count toward the question"),
-                "min_events": Setting(int, "entities with the event needed for YES")}
+    observation = "`entity` = a roster entry's name, `event` = settings.event (its first row dates the event)"
+    PRIOR = {"alpha": "Gamma shape on the base hazard (prior events)",
+             "beta": "Gamma rate on the base hazard (prior unit-years)"}
+    SETTINGS = {
+        "roster": Setting(str, "the roster (data/rosters/<name>.yaml) whose entries form the cohort"),
+        "event": Setting(str, "the event whose time is modelled, e.g. absorbed"),
+        "count_from": Setting("date", "date from which events count toward the question"),
+        "min_events": Setting(int, "tracked units with the event needed for YES"),
+        "tracked": Setting(list, "the question's units by name (default: every roster entry)", required=False),
+        "frailty": Setting(bool, "units of one roster group share a Gamma frailty", required=False),
+        "tiers": Setting(bool, "one hazard per roster tier, pooled hierarchically", required=False),
+        "clock": Setting(str, "when a unit's clock starts: qualified (default) or start", required=False,
+                         choices=("qualified", "start")),
+        "record_until": Setting("date", "the record is complete only until this date: exposure stops there",
+                                required=False),
+        "exclude_doubtful": Setting(bool, "leave out roster entries flagged doubtful", required=False),
+    }
     COLUMNS = ("entity", "event")
 
     def prior_keys(self, settings):
         keys = dict(self.PRIOR)
-        if settings.get("form") == "weibull":
-            keys.update({f"{k}": v for k, v in WEIBULL_PRIOR_KEYS.items()})
+        if settings.get("frailty"):
+            keys.update(FRAILTY_PRIOR)
+        if settings.get("tiers"):
+            keys.update(TIER_PRIOR)
         return keys
 
     def check_row(self, prediction, row):
-        return row_problems(row, prediction.model.settings)
+        if row["event"] != prediction.model.settings["event"]:
+            return [("event", f"event '{row['event']}' is not what this survival question counts",
+                     f"'{prediction.model.settings['event']}' (roster entries need no start rows)")]
+        if not row["entity"]:
+            return [("entity", "entity is empty", "a roster entry's name")]
+        return []
 
-    def check_prediction(self, prediction, data):
-        return entity_date_problems(prediction, data)
+    def check_prediction(self, prediction, data) -> list[Problem]:
+        s = prediction.model.settings
+        where = (prediction.file, prediction.line_of("model.settings"))
+        roster = data.rosters.get(s["roster"])
+        if roster is None:
+            return [Problem(*where, f"{prediction.id}: no roster '{s['roster']}'", "a file data/rosters/<name>.yaml")]
+        names = roster.by_name()
+        problems = []
+        for _, row in data.rows_for(prediction.id).iterrows():
+            if row["entity"] not in names and row["entity"] not in (s.get("tracked") or []):
+                problems.append(Problem(row["_file"], row["_line"], f"entity '{row['entity']}' is not in roster "
+                                        f"'{roster.name}' (for {prediction.id})",
+                                        "a roster entry's name: rows never add units to a cohort"))
+        if s.get("tiers"):
+            tiers: dict[str, set] = {}
+            for entry in roster.entries:
+                tiers.setdefault(entry.group, set()).add(entry.tier)
+            mixed = sorted(g for g, t in tiers.items() if len(t) > 1)
+            if mixed:
+                problems.append(Problem(*where, f"{prediction.id}: groups with mixed tiers: {', '.join(mixed)}",
+                                        "one tier per roster group"))
+        return problems
 
     def prepare(self, prediction, rows, as_of, data=None):
-        return prepare(prediction, rows, as_of)
+        return prepare(prediction, rows, as_of, data)
 
     def fit(self, inputs, prior, *, seed, sampler, label):
         return fit(inputs, prior, seed=seed, sampler=sampler, label=label)
 
     def scale_prior(self, prior, factor):
-        out = scale_gamma_like(prior, factor)
-        if "shape_sigma" in prior:
-            out["shape_sigma"] = float(prior["shape_sigma"]) / np.sqrt(factor)
-        return out
+        return scale_gamma_like(prior, factor)
 
     def structure_key(self, prediction):
-        return (self.name, prediction.model.settings.get("form", ""))
+        s = prediction.model.settings
+        return (self.name, s["roster"], bool(s.get("frailty")), bool(s.get("tiers")))
+
+    def context_digest(self, prediction, data):
+        roster = data.rosters.get(prediction.model.settings["roster"])
+        return digest([e.__dict__ for e in roster.entries]) if roster else None
+
+    def alternatives(self, prediction):
+        s, prior = dict(prediction.model.settings), prediction.model.prior
+        out = {}
+        if s.get("frailty"):
+            out["no lab frailty"] = (prior, {**s, "frailty": False})
+        if s.get("tiers"):
+            out["one hazard for all tiers"] = (prior, {**s, "tiers": False})
+        out["clock from founding"] = (prior, {**s, "clock": "start" if s.get("clock") != "start" else "qualified"})
+        out["doubtful entries left out"] = (prior, {**s, "exclude_doubtful": True})
+        return out
 
 
 FAMILY = Survival()
