@@ -14,12 +14,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from analysis.contract.errors import Problem
+from analysis.contract.errors import ModelError, Problem
 from analysis.contract.layout import Layout
 from analysis.contract.provenance import digest, model_code_digest, package_versions
 from analysis.data.dataset import Dataset, load_valid, today
 from analysis.files.storage import locked
-from analysis.forecast import engine
+from analysis.forecast import coherence, engine
 from analysis.forecast.current import Current, read_current, write_current
 from analysis.forecast.record import Forecast
 from analysis.models import FAMILIES
@@ -149,6 +149,9 @@ def run_update(root: Path, *, as_of: dt.date | None = None, jobs: int = 1, sampl
               f"fitting {len(todo)}")
     cache_folder = str(layout.fit_cache) if use_cache else None
     records.update({r.id: r for r in _fit_all(data, todo, as_of, jobs, sampler, cache_folder, progress)})
+    broken = coherence.violations(records, data.relations)
+    if broken:
+        raise ModelError("related questions disagree; no forecast was written:\n" + "\n".join(broken))
     now = now or dt.datetime.now(dt.timezone.utc)
     with locked(root):
         versions.record_new_versions(root, data.predictions, today())

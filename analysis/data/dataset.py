@@ -19,6 +19,7 @@ from analysis.contract.layout import Layout
 from analysis.contract.schema import EVIDENCE_COLUMNS, RESOLUTION_COLUMNS
 from analysis.data import evidence as ev
 from analysis.data.predictions import Prediction, load_prediction_file
+from analysis.data.relations import Relation, load_relations
 from analysis.data.rosters import Roster, load_roster
 from analysis.data.scenarios import ChapterScenarios, load_scenarios
 from analysis.files.csvtable import read_table
@@ -41,6 +42,7 @@ class Dataset:
     resolutions: pd.DataFrame | None = None
     scenarios: dict[str, ChapterScenarios] = field(default_factory=dict)
     rosters: dict[str, Roster] = field(default_factory=dict)
+    relations: list[Relation] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -171,6 +173,18 @@ def _load_rosters(data: Dataset) -> None:
             data.rosters[roster.name] = roster
 
 
+def _load_relations(data: Dataset) -> None:
+    path = data.layout.relations
+    if not os.path.lexists(path):
+        return
+    reason = refusal(path, data.root)
+    if reason:
+        data.problems.append(Problem(data.shown(path), 0, reason))
+        return
+    data.relations, problems = load_relations(path, data.shown(path), data.predictions, data.root)
+    data.problems += problems
+
+
 def _load_scenarios(data: Dataset) -> None:
     for path in _files(data, data.layout.scenarios_dir, "*.yaml"):
         chapter, problems = load_scenarios(path, data.shown(path), data.predictions, data.root)
@@ -209,6 +223,7 @@ def load(root: Path | str = "data") -> Dataset:
             for prediction in data.predictions.values():
                 data.problems += FAMILIES[prediction.model.family].check_prediction(prediction, data)
         _load_scenarios(data)
+        _load_relations(data)
         try:
             data.problems += version_problems(data.root, data.predictions)
         except DataError as err:

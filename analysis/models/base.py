@@ -140,16 +140,17 @@ def clear_compiled() -> None:
 
 
 def sample_nuts(compiled, data: dict, *, seed: int, sampler: SamplerSettings, label: str, var_names: list[str],
-                min_target_accept: float = 0.0):
+                min_target_accept: float = 0.0, min_tune: int = 0):
     """Sample a compiled model with new data; refuse results that fail the convergence gate.
 
-    ``min_target_accept`` lets a family with awkward geometry (hierarchical pooling) take smaller steps.
+    ``min_target_accept`` lets a family with awkward geometry (hierarchical pooling) take smaller steps,
+    and ``min_tune`` gives a slowly mixing one a longer warm-up.
     """
     import arviz as az
     import nutpie
 
     model = compiled.with_data(**data)
-    idata = nutpie.sample(model, draws=sampler.draws, tune=sampler.tune, chains=sampler.chains, seed=seed,
+    idata = nutpie.sample(model, draws=sampler.draws, tune=max(sampler.tune, min_tune), chains=sampler.chains, seed=seed,
                           target_accept=max(sampler.target_accept, min_target_accept), progress_bar=False,
                           cores=min(sampler.chains, os.cpu_count() or 1))
     post = idata.posterior[var_names]

@@ -58,8 +58,11 @@ def row_problems(row: dict, prediction_id: str) -> list[tuple[str, str, str]]:
 
 
 def window(prediction) -> tuple:
+    """The question's window: from ``window_start`` (default: a retrospective question's backtest_from,
+    else the date it was published) to resolves_by."""
     s = prediction.model.settings
-    return s.get("window_start") or prediction.published, prediction.resolves_by
+    default = prediction.backtest_from if prediction.retrospective else prediction.published
+    return s.get("window_start") or default, prediction.resolves_by
 
 
 def prepare(prediction, rows, as_of, data=None) -> dict:

@@ -116,15 +116,15 @@ def _model(groups: int, tiers: int, frailty: bool, pooled: bool):
         alpha, beta = pm.Data("alpha", 1.0), pm.Data("beta", 1.0)
         events = pm.Data("events", np.zeros(groups))
         exposure = pm.Data("exposure", np.full(groups, 1e-9))
-        tier_of = pm.Data("tier_of", np.zeros(groups, dtype="int64"))
         rate = pm.Gamma("rate", alpha, beta)
         if pooled:
+            tier_of = pm.Data("tier_of", np.zeros(groups, dtype="int64"))
             tier_sd = pm.Data("tier_sd", 0.5)
             offset = pm.Normal("tier_offset", 0.0, 1.0, shape=tiers)
             log_effect = pm.Deterministic("tier_effect", tier_sd * offset)
             group_rate = rate * pm.math.exp(log_effect[tier_of])
         else:
-            group_rate = rate + 0.0 * tier_of
+            group_rate = rate
         mu = group_rate * exposure + 1e-12
         if frailty:
             shape, rate_theta = pm.Data("frailty_shape", 2.0), pm.Data("frailty_rate", 4.0)
@@ -154,10 +154,10 @@ def _sample_cached(key, c, prior, sampler, label):
     compiled = base.compiled_model(("survival", size, tiers, c["frailty"], c["pooled_tiers"]),
                                    lambda: _model(size, tiers, c["frailty"], c["pooled_tiers"]))
     data = {"alpha": float(prior["alpha"]), "beta": float(prior["beta"]),
-            "events": base.pad(c["events"], size), "exposure": base.pad(c["exposure"], size, fill=1e-9),
-            "tier_of": np.asarray(c["tier_of_group"] + [0] * (size - n), dtype="int64")}
+            "events": base.pad(c["events"], size), "exposure": base.pad(c["exposure"], size, fill=1e-9)}
     if c["pooled_tiers"]:
         data["tier_sd"] = float(prior["tier_sd"])
+        data["tier_of"] = np.asarray(c["tier_of_group"] + [0] * (size - n), dtype="int64")
     if c["frailty"]:
         data.update({"frailty_shape": float(prior["frailty_shape"]), "frailty_rate": float(prior["frailty_rate"])})
     names = ["rate"] + (["tier_effect"] if c["pooled_tiers"] else []) + (["theta"] if c["frailty"] else [])
