@@ -184,6 +184,22 @@ def update(
             typer.echo(f"no prediction moved more than {movers}")
 
 
+@app.command("backtest")
+def backtest_command(
+    data: DataOpt = DEFAULT_DATA,
+    jobs: Annotated[int, typer.Option("--jobs", help="Templates run in parallel (joblib).")] = 1,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Refit everything.")] = False,
+) -> None:
+    """Run the rule-generated backtest and write its instances and scores (backtest.json)."""
+    from analysis.commands.backtest import run
+
+    payload = run(data, jobs=jobs, use_cache=not no_cache)
+    overall = payload["scores"].get("overall", {})
+    typer.echo(f"backtest: {overall.get('n', 0)} forecasts from {overall.get('templates', 0)} templates, "
+               f"{overall.get('yes', 0)} resolved YES; Brier {overall.get('brier', float('nan')):.3f}, "
+               f"BSS vs base rate {overall.get('bss_base_rate', float('nan')):+.3f}")
+
+
 @app.command()
 def export(
     data: DataOpt = DEFAULT_DATA,

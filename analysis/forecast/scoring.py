@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 
+import numpy as np
 import pandas as pd
 
 COIN_FLIP = 0.25
@@ -75,3 +76,80 @@ def brier_over_time(board: pd.DataFrame) -> pd.DataFrame:
             rows.append({"month": pd.Timestamp(month), "brier": sum(scores) / len(scores), "questions": len(scores)})
         month = dt.date(month.year + (month.month == 12), month.month % 12 + 1, 1)
     return pd.DataFrame(rows)
+
+
+# -- the backtest's scores -------------------------------------------------------------------------
+
+def brier_scores(p, y) -> np.ndarray:
+    return (np.asarray(p, float) - np.asarray(y, float)) ** 2
+
+
+def log_scores(p, y) -> np.ndarray:
+    p = np.clip(np.asarray(p, float), 1e-6, 1 - 1e-6)
+    y = np.asarray(y, float)
+    return y * np.log(p) + (1 - y) * np.log(1 - p)
+
+
+def skill(bs: float, reference: float) -> float:
+    """Brier skill score: 1 - BS / BS_ref (above 0 beats the reference)."""
+    return 1 - bs / reference if reference > 0 else float("nan")
+
+
+def murphy(p, y, bins: int = 10) -> dict:
+    """Murphy's decomposition of the Brier score: reliability - resolution + uncertainty (binned)."""
+    p, y = np.asarray(p, float), np.asarray(y, float)
+    base_rate = y.mean()
+    index = np.minimum((p * bins).astype(int), bins - 1)
+    reliability = resolution = 0.0
+    for b in range(bins):
+        mask = index == b
+        if mask.any():
+            n = mask.sum()
+            reliability += n * (p[mask].mean() - y[mask].mean()) ** 2
+            resolution += n * (y[mask].mean() - base_rate) ** 2
+    n = len(p)
+    return {"reliability": reliability / n, "resolution": resolution / n, "uncertainty": base_rate * (1 - base_rate)}
+
+
+def reliability_bins(p, y, bins: int = 10) -> list[dict]:
+    """Per bin: count, mean forecast, observed frequency, and the 95% band of the observed frequency a
+    calibrated forecaster would show (binomial quantiles around the mean forecast)."""
+    from scipy import stats
+
+    p, y = np.asarray(p, float), np.asarray(y, float)
+    index = np.minimum((p * bins).astype(int), bins - 1)
+    out = []
+    for b in range(bins):
+        mask = index == b
+        n = int(mask.sum())
+        if not n:
+            continue
+        mean = float(p[mask].mean())
+        lo, hi = stats.binom.ppf([0.025, 0.975], n, mean) / n
+        out.append({"bin": f"{b / bins:.1f}-{(b + 1) / bins:.1f}", "count": n, "yes": int(y[mask].sum()),
+                    "forecast": mean, "observed": float(y[mask].mean()), "band_low": float(lo), "band_high": float(hi)})
+    return out
+
+
+def scores(frame: pd.DataFrame, baselines: tuple[str, ...], *, rng: np.random.Generator, draws: int = 2000) -> dict:
+    """Brier, log score and the Brier skill score against each baseline, each with a 95% interval from a
+    bootstrap that resamples whole templates (instances of one template are correlated)."""
+    def point(f: pd.DataFrame) -> dict:
+        bs = brier_scores(f["probability"], f["outcome"]).mean()
+        out = {"brier": float(bs), "log_score": float(log_scores(f["probability"], f["outcome"]).mean())}
+        for name in baselines:
+            out[f"brier_{name}"] = float(brier_scores(f[name], f["outcome"]).mean())
+            out[f"bss_{name}"] = float(skill(bs, out[f"brier_{name}"]))
+        return out
+
+    estimate = point(frame)
+    groups = [g for _, g in frame.groupby("template")]
+    samples: dict[str, list[float]] = {k: [] for k in estimate}
+    for _ in range(draws):
+        picked = pd.concat([groups[i] for i in rng.integers(0, len(groups), len(groups))])
+        for key, value in point(picked).items():
+            samples[key].append(value)
+    intervals = {k: [float(np.nanpercentile(v, 2.5)), float(np.nanpercentile(v, 97.5))]
+                 for k, v in samples.items()} if draws else {}
+    return {"n": int(len(frame)), "yes": int(frame["outcome"].sum()), "templates": len(groups),
+            **estimate, "intervals": intervals, "murphy": murphy(frame["probability"], frame["outcome"])}
