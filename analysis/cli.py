@@ -39,15 +39,23 @@ def validate(data: DataOpt = DEFAULT_DATA) -> None:
     typer.echo(f"OK: {len(loaded.predictions)} predictions, {len(loaded.evidence)} evidence rows")
 
 
+def _interactive() -> bool:
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
 @app.command("add-evidence")
 def add_evidence(
     prediction: Annotated[list[str], typer.Argument(help="Prediction id(s) the fact informs.")],
-    observed_on: Annotated[str, typer.Option(help="When it happened, YYYY-MM-DD.")],
-    summary: Annotated[str, typer.Option(help="One or two neutral sentences.")],
-    publisher: Annotated[str, typer.Option(help="The source's publisher.")],
-    title: Annotated[str, typer.Option(help="The source's title.")],
-    source_date: Annotated[str, typer.Option(help="The source's date, YYYY-MM-DD.")],
-    stance: Annotated[str, typer.Option(help="for, against or neutral (relative to the claim).")] = "neutral",
+    observed_on: Annotated[Optional[str], typer.Option(help="When it happened, YYYY-MM-DD.")] = None,
+    summary: Annotated[Optional[str], typer.Option(help="One or two neutral sentences.")] = None,
+    publisher: Annotated[Optional[str], typer.Option(help="The source's publisher.")] = None,
+    title: Annotated[Optional[str], typer.Option(help="The source's title.")] = None,
+    source_date: Annotated[Optional[str], typer.Option(help="The source's date, YYYY-MM-DD.")] = None,
+    first_public: Annotated[Optional[str], typer.Option(help="Earliest date the fact was public "
+                                                              "(default: --source-date).")] = None,
+    source_kind: Annotated[Optional[str], typer.Option(help="primary, original_reporting or repost.")] = None,
+    note: Annotated[str, typer.Option("--note", help="Why a repost was kept; any uncertainty.")] = "",
+    stance: Annotated[Optional[str], typer.Option(help="for, against or neutral (relative to the claim).")] = None,
     url: Annotated[str, typer.Option(help="Only a real http(s) address you saw.")] = "",
     logged_on: Annotated[Optional[str], typer.Option(help="Default: today.")] = None,
     entity: Annotated[str, typer.Option()] = "",
@@ -57,22 +65,51 @@ def add_evidence(
     trials: Annotated[str, typer.Option()] = "",
     value: Annotated[str, typer.Option(help="A measured share or value.")] = "",
     lr: Annotated[str, typer.Option(help="Likelihood ratio, or ID=x;ID=y.")] = "",
-    lr_sd: Annotated[str, typer.Option(help="SD of ln(lr).")] = "",
     reason: Annotated[str, typer.Option(help="Why the fact is diagnostic.")] = "",
+    preview: Annotated[bool, typer.Option("--preview", help="Show each forecast the row would move; write nothing.")]
+    = False,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="For --preview: the as-of date (default today).")]
+    = None,
     data: DataOpt = DEFAULT_DATA,
 ) -> None:
-    """Validate one new evidence row against the whole data set, append it atomically, print its id."""
-    from analysis.commands.add import add_evidence as add
-    from analysis.data.dataset import today
+    """Validate one new evidence row against the whole data set, append it atomically, print its id.
+
+    In a terminal, asks for what is missing: the row's own fields, then only the columns the named
+    predictions' model families read, with their allowed values."""
+    from analysis.commands import add
+    from analysis.data.dataset import load_valid, today
 
     ids = [p.strip() for item in prediction for p in item.split(";") if p.strip()]
     fields = dict(observed_on=observed_on, summary=summary, source_publisher=publisher, source_title=title,
-                  source_date=source_date, source_url=url, logged_on=logged_on or today().isoformat(),
-                  stance=stance, entity=entity, event=event, category=category, count=count, trials=trials,
-                  value=value, lr=lr, lr_sd=lr_sd, reason=reason)
-    new_id = add(data, ids, {k: " ".join(str(v).split()) if k == "summary" else str(v).strip()
-                             for k, v in fields.items()})
-    typer.echo(new_id)
+                  source_date=source_date, first_public=first_public, source_kind=source_kind, source_note=note,
+                  stance=stance, source_url=url, logged_on=logged_on or today().isoformat(), entity=entity,
+                  event=event, category=category, count=count, trials=trials, value=value, lr=lr, reason=reason)
+    loaded = load_valid(data)
+    unknown = [p for p in ids if p not in loaded.predictions]
+    if unknown:
+        raise DataError([Problem("PREDICTION_ID", 0, f"unknown prediction id '{unknown[0]}'",
+                                 "an id shown by `forecast list`")])
+    for column, (meaning, choices) in add.questions(loaded, ids).items():
+        if fields.get(column) not in (None, ""):
+            continue
+        if column == "first_public" and fields.get("source_date"):
+            fields[column] = fields["source_date"]
+        elif _interactive():
+            import click
+
+            kind = click.Choice(list(choices)) if choices and column in ("stance", "source_kind", "event") else str
+            hint = f" [{', '.join(choices)}]" if choices and kind is str else ""
+            fields[column] = typer.prompt(f"{column}: {meaning}{hint}", type=kind,
+                                          default="" if column not in add.BASE_FIELDS else None, show_default=False)
+    fields = {k: " ".join(str(v or "").split()) if k in ("summary", "source_note") else str(v or "").strip()
+              for k, v in fields.items()}
+    if preview:
+        for move in add.preview(data, ids, fields, _as_of(as_of, data)):
+            typer.echo(f"{move['id']}: {move['before']:.3f} -> {move['after']:.3f} ({move['change'] * 100:+.1f} pts) "
+                       f"with {move['row']}")
+        typer.echo("preview only: nothing was written")
+        return
+    typer.echo(add.add_evidence(data, ids, fields))
 
 
 @app.command("list")

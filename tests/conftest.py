@@ -17,10 +17,18 @@ def pinned_today(monkeypatch):
     monkeypatch.setenv("FORECAST_TODAY", "2026-11-29")
 
 
+@pytest.fixture(scope="session")
+def shared_fit_cache(tmp_path_factory) -> Path:
+    """One fit cache for the session: fits are keyed by their content, so tests can share them safely."""
+    return tmp_path_factory.mktemp("fit-cache")
+
+
 @pytest.fixture
-def data_dir(tmp_path) -> Path:
+def data_dir(tmp_path, shared_fit_cache) -> Path:
     target = tmp_path / "data"
     shutil.copytree(FIXTURE, target)
+    (tmp_path / ".cache").mkdir()
+    (tmp_path / ".cache" / "fits").symlink_to(shared_fit_cache, target_is_directory=True)
     return target
 
 

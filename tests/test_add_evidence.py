@@ -7,7 +7,8 @@ import pytest
 from conftest import snapshot
 
 ROW = ["--observed-on", "2026-01-10", "--summary", "A third case was filed.", "--publisher", "Fixture Press",
-       "--title", "Third case", "--source-date", "2026-01-11", "--event", "case", "--stance", "for"]
+       "--title", "Third case", "--source-date", "2026-01-11", "--source-kind", "primary", "--event", "case",
+       "--stance", "for"]
 
 
 def test_appends_row_and_prints_next_id(run_cli, data_dir):
@@ -18,8 +19,8 @@ def test_appends_row_and_prints_next_id(run_cli, data_dir):
     assert result.out.strip() == "TST-E010"
     new = path.read_bytes()
     assert new.startswith(old) and new.count(b"\n") == old.count(b"\n") + 1
-    assert b"TST-E010,TST-2,2026-01-10,A third case was filed." in new
-    assert run_cli("validate", "--data", str(data_dir)).out.startswith("OK: 5 predictions, 10 evidence rows")
+    assert b"TST-E010,TST-2,2026-01-10,2026-01-11,A third case was filed." in new  # first_public defaults to the source
+    assert run_cli("validate", "--data", str(data_dir)).out.startswith("OK: 5 predictions, 8 evidence rows")
 
 
 def test_one_fact_can_inform_several_predictions(run_cli, data_dir):

@@ -1,77 +1,61 @@
-"""The update pipeline: convergence gate, determinism, compile-once reuse, cache, ledger, no leakage."""
+"""The update pipeline: convergence gate, determinism, caches, compile-once reuse, the quiet ledger,
+explicit as-of dates, the coherence gate and the --check that CI runs."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 
-import numpy as np
 import pytest
 
+from analysis.commands.update import run_update
+from analysis.contract.layout import Layout
 from analysis.data import dataset as ds
-from analysis import engine, ledger
-from analysis.families import base, logistic_trend
+from analysis.forecast import engine
+from analysis.models import base, logistic_trend
 from analysis.models.protocol import SamplerSettings
+from analysis.stores import ledger, updates
 from conftest import snapshot
 
-ILL_POSED = """
-- id: TST-9
-  chapter: sample
-  question: Will an ill-posed model be refused?
-  resolution_criteria: YES never; this prediction exists to break the sampler.
-  resolution_source: the fixture
-  published: 2026-11-29
-  resolves_by: 2027-12-31
-  retrospective: false
-  tags: [test]
-  version: 1
-  model:
-    family: survival
-    prior: {alpha: 0.001, beta: 0.001, shape_mu: 0.0, shape_sigma: 5.0, justification: "Deliberately improper-ish."}
-    settings: {form: weibull, start_event: start, event: absorbed, count_from: 2026-12-01, min_events: 1}
-"""
+AS_OF = dt.date(2026, 11, 29)
+ROW = ["--observed-on", "2026-11-20", "--summary", "A later case.", "--publisher", "Fixture Press", "--title", "Later",
+       "--source-date", "2026-11-20", "--source-kind", "primary", "--event", "case", "--stance", "for"]
 
 
-def test_unconverged_model_fails_update_and_writes_nothing(run_cli, data_dir):
-    with open(data_dir / "predictions" / "sample.yaml", "a", encoding="utf-8") as handle:
-        handle.write(ILL_POSED)
-    evidence = data_dir / "evidence" / "sample.csv"
-    text = evidence.read_text(encoding="utf-8").replace("TST-E004,TST-3,", "TST-E004,TST-3;TST-9,")
-    evidence.write_text(text.replace("TST-E005,TST-3,", "TST-E005,TST-3;TST-9,"), encoding="utf-8")
+def export(run_cli, data_dir) -> dict:
+    return {p["id"]: json.dumps(p, sort_keys=True)
+            for p in json.loads(run_cli("export", "--data", str(data_dir)).out)["predictions"]}
+
+
+def test_unconverged_model_fails_update_and_writes_nothing(data_dir):
     before = snapshot(data_dir)
-    result = run_cli("update", "--data", str(data_dir), "--no-cache")
-    assert result.code == 1
-    assert "TST-9" in result.err and "did not converge" in result.err and "Traceback" not in result.err
+    with pytest.raises(Exception, match="TST-5.*did not converge"):
+        run_update(data_dir, as_of=AS_OF, sampler=SamplerSettings(chains=2, draws=25, tune=10), use_cache=False,
+                   progress=False)
     assert snapshot(data_dir) == before
-    assert not engine.current_path(data_dir).exists()
+    assert not Layout.of(data_dir).current.exists()
 
 
 def test_update_is_deterministic_and_cached(data_dir):
-    from analysis.commands.update import run_update
-
-    first = run_update(data_dir, use_cache=False, progress=False)
-    second = run_update(data_dir, use_cache=False, progress=False)
-    strip = lambda r: {p["id"]: (p["probability"], p["quantity"], p["history"]) for p in r["records"]}  # noqa: E731
-    assert strip(first) == strip(second)
-    assert len(first["new_ledger_rows"]) == 5 and second["new_ledger_rows"] == []
-
+    first = run_update(data_dir, as_of=AS_OF, use_cache=False, progress=False)
+    second = run_update(data_dir, as_of=AS_OF, use_cache=False, progress=False, force=True)
+    assert {k: r.to_json() for k, r in first.records.items()} == {k: r.to_json() for k, r in second.records.items()}
+    assert len(first.written) == 5 and second.written == ()
     data = ds.load_valid(data_dir)
-    cache = engine.FitCache(engine.cache_dir(data_dir))
-    p = data.predictions["TST-5"]
-    engine.forecast_prediction(p, data, sampler=SamplerSettings(), cache=cache)
-    warm = engine.FitCache(engine.cache_dir(data_dir))
-    again = engine.forecast_prediction(p, data, sampler=SamplerSettings(), cache=warm)
+    cold = engine.FitCache(Layout.of(data_dir).fit_cache)
+    engine.forecast_prediction(data.predictions["TST-5"], data, AS_OF, sampler=SamplerSettings(), cache=cold)
+    warm = engine.FitCache(Layout.of(data_dir).fit_cache)
+    again = engine.forecast_prediction(data.predictions["TST-5"], data, AS_OF, sampler=SamplerSettings(), cache=warm)
     assert warm.misses == 0 and warm.hits > 0
-    assert again["probability"] == first["records"][[r["id"] for r in first["records"]].index("TST-5")]["probability"]
+    assert again.to_json() == first.records["TST-5"].to_json()
 
 
 def test_reused_compiled_model_matches_fresh_compile():
-    inputs = {"t": [-1.0, -0.5, 0.0, 0.5], "y": [0.5] * 4, "k": [30.0, 38.0, 52.0, 61.0], "n": [100.0] * 4,
-              "observation": "binomial", "horizon": 1.5, "threshold": 0.6, "direction": "above"}
+    inputs = {"t": [-1.0, -0.6, -0.2, 0.0], "y": [0.4, 0.1, -0.1, -0.3], "target": 1.0, "threshold": 0.4,
+              "direction": "below", "drift_scale": 0.5, "level_scale": 0.1, "noise_scale": 0.1}
     prior = {"intercept_mu": 0.0, "intercept_sigma": 1.0, "slope_mu": 0.0, "slope_sigma": 1.0}
-    other = dict(inputs, k=[10.0, 20.0, 30.0, 40.0])
     sampler = SamplerSettings()
-    logistic_trend.fit(other, prior, seed=3, sampler=sampler, label="warm-up")  # compiled and used once
+    logistic_trend.fit({**inputs, "y": [0.0, 0.2, 0.4, 0.6]}, prior, seed=3, sampler=sampler, label="warm-up")
     reused = logistic_trend.fit(inputs, prior, seed=3, sampler=sampler, label="reused")
     count = base.COMPILE_COUNT["n"]
     base.clear_compiled()
@@ -82,63 +66,136 @@ def test_reused_compiled_model_matches_fresh_compile():
 
 
 def test_ledger_is_append_only_and_snapshots_are_unique(run_cli, data_dir):
-    from analysis.commands.update import run_update
-
-    run_update(data_dir, progress=False)
-    path = ledger.ledger_path(data_dir)
+    run_update(data_dir, as_of=AS_OF, progress=False)
+    path = Layout.of(data_dir).ledger
     old = path.read_bytes()
-    result = run_cli("add-evidence", "TST-2", "--observed-on", "2026-11-20", "--summary", "A later case.",
-                     "--publisher", "Fixture Press", "--title", "Later", "--source-date", "2026-11-20",
-                     "--event", "case", "--logged-on", "2026-11-29", "--data", str(data_dir))
-    assert result.code == 0, result.err
-    run_update(data_dir, progress=False, now=dt.datetime(2026, 11, 29, tzinfo=dt.timezone.utc))
+    assert run_cli("add-evidence", "TST-2", *ROW, "--data", str(data_dir)).code == 0
+    run_update(data_dir, as_of=AS_OF, progress=False)
     new = path.read_bytes()
     assert new.startswith(old) and len(new) > len(old)
     rows = ledger.read_ledger(data_dir)
     assert len({r["snapshot"] for r in rows}) == len(rows)
-    assert ledger.resolve_snapshot(data_dir, "TST-2@2026-11-29")["prediction"] == "TST-2"
+    assert ledger.resolve_snapshot(data_dir, "TST-2@2026-11-29r2")["prediction"] == "TST-2"
+
+
+def test_one_row_moves_only_the_forecast_it_informs(run_cli, data_dir):
+    """Same --as-of: one row for TST-2 adds ledger rows for TST-2 alone; every other export is byte-identical."""
+    run_update(data_dir, as_of=AS_OF, progress=False)
+    before = export(run_cli, data_dir)
+    assert run_cli("add-evidence", "TST-2", *ROW, "--data", str(data_dir)).code == 0
+    result = run_update(data_dir, as_of=AS_OF, progress=False)
+    assert [r["prediction"] for r in result.written] == ["TST-2"]
+    assert result.refit == ("TST-2",)
+    assert [n["cause"] for n in result.notes] == ["evidence"]
+    after = export(run_cli, data_dir)
+    assert {k for k in before if before[k] != after[k]} == {"TST-2"}
+
+
+def test_time_alone_earns_a_snapshot_only_when_it_moves_the_forecast(data_dir):
+    run_update(data_dir, as_of=AS_OF, progress=False)
+    week = run_update(data_dir, as_of=AS_OF + dt.timedelta(days=7), progress=False)
+    moved = {pid for pid, r in week.records.items()
+             if abs(r.probability - float(ledger.latest_by_prediction(ledger.read_ledger(data_dir))[pid]["probability"]))
+             > 0}
+    assert {r["prediction"] for r in week.written} <= moved
+    notes = updates.read_notes(data_dir)
+    for row in week.written:
+        assert notes[row["snapshot"]]["cause"] == "time"
+    first = {r.id: r for r in run_update(data_dir, as_of=AS_OF, progress=False, force=True).records.values()}
+    for pid, record in week.records.items():
+        if pid not in {r["prediction"] for r in week.written}:
+            assert abs(record.probability - first[pid].probability) < 0.005
+    assert week.records["TST-5"].probability == first["TST-5"].probability  # a trend does not move with time
 
 
 def test_later_evidence_never_changes_an_earlier_as_of_forecast(run_cli, data_dir):
     data = ds.load_valid(data_dir)
-    sampler = SamplerSettings()
     cache = engine.FitCache(None)
-    before = engine.history(data.predictions["TST-2"], data, dt.date(2026, 11, 1), sampler=sampler, cache=cache)
-    run_cli("add-evidence", "TST-2", "--observed-on", "2026-06-01", "--summary", "Mid-2026 case.",
-            "--publisher", "Fixture Press", "--title", "Mid", "--source-date", "2026-06-01", "--event", "case",
-            "--data", str(data_dir))
+    before = engine.history(data.predictions["TST-2"], data, None, dt.date(2026, 11, 1), sampler=SamplerSettings(),
+                            cache=cache)
+    run_cli("add-evidence", "TST-2", *[a if a != "2026-11-20" else "2026-06-01" for a in ROW], "--data", str(data_dir))
     data = ds.load_valid(data_dir)
-    after = engine.history(data.predictions["TST-2"], data, dt.date(2026, 11, 1), sampler=sampler, cache=cache)
-    earlier = [h for h in before if h["as_of"] < "2026-06-01"]
-    assert earlier and after[: len(earlier)] == earlier
+    after = engine.history(data.predictions["TST-2"], data, None, dt.date(2026, 11, 1), sampler=SamplerSettings(),
+                           cache=cache)
+    earlier = [h for h in before if h.as_of < "2026-06-01"]
+    assert earlier and after[: len(earlier)] == tuple(earlier)
     assert len(after) == len(before) + 1
 
 
-def test_export_json_shape_and_csv_neutralises_formulas(run_cli, data_dir):
-    from analysis.commands.update import run_update
+def test_rows_count_from_their_first_public_date_not_the_event(data_dir):
+    """TST-E003 happened on 2025-07-01 but was first public on 2025-07-03: a forecast as of 07-02 cannot use it."""
+    data = ds.load_valid(data_dir)
+    assert list(data.rows_for("TST-2", dt.date(2025, 7, 2))["id"]) == ["TST-E002"]
+    assert list(data.rows_for("TST-2", dt.date(2025, 7, 3))["id"]) == ["TST-E002", "TST-E003"]
 
-    run_update(data_dir, progress=False)
+
+def test_check_fails_when_the_ledger_is_behind_the_data(run_cli, data_dir):
+    assert run_cli("update", "--check", "--data", str(data_dir)).code == 1
+    run_update(data_dir, as_of=AS_OF, progress=False)
+    assert run_cli("update", "--check", "--data", str(data_dir)).code == 0
+    assert run_cli("add-evidence", "TST-2", *ROW, "--data", str(data_dir)).code == 0
+    behind = run_cli("update", "--check", "--data", str(data_dir))
+    assert behind.code == 1 and "changed since the last update (as of 2026-11-29)" in behind.err
+    before = snapshot(data_dir)
+    assert run_cli("update", "--check", "--data", str(data_dir)).code == 1
+    assert snapshot(data_dir) == before  # --check writes nothing
+
+
+def test_recorded_as_of_reproduces_the_committed_forecasts(run_cli, data_dir):
+    run_update(data_dir, as_of=AS_OF, progress=False)
+    first = export(run_cli, data_dir)
+    Layout.of(data_dir).current.unlink()
+    result = run_cli("update", "--as-of", "recorded", "--data", str(data_dir))
+    assert result.code == 0, result.err
+    assert export(run_cli, data_dir) == {k: v for k, v in first.items()}
+    assert len(ledger.read_ledger(data_dir)) == 5
+
+
+RELATIONS = """relations:
+  - kind: subset
+    lower: TST-4
+    upper: TST-3
+    note: A deliberate, false relation that the gate must refuse.
+"""
+
+
+def test_a_broken_relation_stops_the_update(run_cli, data_dir):
+    (data_dir / "relations.yaml").write_text(RELATIONS, encoding="utf-8")
+    before = snapshot(data_dir)
+    result = run_cli("update", "--as-of", "2026-11-29", "--data", str(data_dir))
+    probabilities = {}
+    assert result.code == 1, result
+    assert "TST-4" in result.err and "TST-3" in result.err and "relation" in result.err
+    assert snapshot(data_dir) == before and probabilities == {}
+    (data_dir / "relations.yaml").write_text(RELATIONS.replace("lower: TST-4\n    upper: TST-3",
+                                                               "lower: TST-3\n    upper: TST-4"), encoding="utf-8")
+    assert run_cli("update", "--as-of", "2026-11-29", "--data", str(data_dir)).code == 0
+
+
+def test_update_runs_on_a_dask_cluster(data_dir):
+    """The documented path to a cluster: joblib's Dask backend on a local dask.distributed cluster."""
+    from dask.distributed import Client, LocalCluster
+    from joblib import parallel_config
+
+    local = run_update(data_dir, as_of=AS_OF, use_cache=False, progress=False)
+    Layout.of(data_dir).current.unlink()
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client, parallel_config(backend="dask"):
+        distributed = run_update(data_dir, as_of=AS_OF, jobs=2, use_cache=False, progress=False, force=True)
+        assert client.scheduler_info()["workers"]
+    assert {k: r.to_json() for k, r in distributed.records.items()} == {k: r.to_json() for k, r in local.records.items()}
+
+
+def test_export_json_shape_and_csv_neutralises_formulas(run_cli, data_dir):
+    run_update(data_dir, as_of=AS_OF, progress=False)
     out = json.loads(run_cli("export", "--data", str(data_dir)).out)
-    assert set(out) == {"generated_at", "evidence_sha256", "predictions"}
+    assert {"generated_at", "as_of", "predictions"} <= set(out)
     item = out["predictions"][0]
     for key in ("id", "chapter", "question", "resolves_by", "retrospective", "status", "probability",
-                "probability_mcse", "quantity", "as_of", "evidence_count", "model", "diagnostics", "sensitivity"):
+                "probability_mcse", "quantity", "as_of", "evidence_count", "model", "diagnostics", "sensitivity",
+                "model_range", "snapshot"):
         assert key in item
-    assert set(item["quantity"]) == {"name", "median", "lo90", "hi90"}
-    assert set(item["sensitivity"]) == {"weaker", "stated", "stronger"}
     from analysis.commands.export import neutralise
 
     assert neutralise("=HYPERLINK(\"x\")").startswith("'=") and neutralise("-1+2").startswith("'")
     assert neutralise("plain") == "plain"
-
-
-def test_trend_extrapolation_widens_with_drift():
-    """Beyond the last observation the logit drifts: a far deadline gets a wider, less extreme forecast."""
-    inputs = {"t": [-1.0, -0.5, 0.0], "y": [0.5] * 3, "k": [80.0, 70.0, 60.0], "n": [100.0] * 3,
-              "observation": "binomial", "horizon": 3.0, "threshold": 0.5, "direction": "below"}
-    prior = {"intercept_mu": 0.0, "intercept_sigma": 1.0, "slope_mu": 0.0, "slope_sigma": 1.0}
-    straight = logistic_trend.fit(dict(inputs, drift_sd=0.0), prior, seed=5, sampler=SamplerSettings(), label="a")
-    drifting = logistic_trend.fit(dict(inputs, drift_sd=0.5), prior, seed=5, sampler=SamplerSettings(), label="b")
-    width = lambda r: r.quantity.hi90 - r.quantity.lo90  # noqa: E731
-    assert width(drifting) > width(straight) * 1.1
-    assert 0.5 < drifting.probability < straight.probability

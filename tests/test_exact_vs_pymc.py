@@ -1,6 +1,8 @@
-"""Conjugate families are answered exactly; PyMC's posterior must agree with the exact answer.
+"""Exact posteriors are checked against PyMC, and the forecasts built on them against plain simulation.
 
-Mean and 90 % interval within 3 Monte Carlo standard errors, P(YES) within 0.01.
+For each conjugate family the posterior PyMC samples must agree with the closed form (mean and 90%
+interval within 3 Monte Carlo standard errors), and P(YES) must agree within 0.01 with a forward
+simulation from PyMC's draws written here, independently of the family's own quadrature.
 """
 
 from __future__ import annotations
@@ -9,11 +11,14 @@ import arviz as az
 import numpy as np
 import pytest
 from scipy import stats
+from scipy.special import expit, logit
 
-from analysis.families import beta_binomial, gamma_poisson, survival
+from analysis.models import beta_binomial, gamma_poisson, likelihood_ratio, survival
+from analysis.models.base import at_least_k_of
 from analysis.models.protocol import SamplerSettings
 
 SAMPLER = SamplerSettings(chains=4, draws=2000, tune=1000)
+RNG = np.random.default_rng(20261201)
 
 
 def pymc_draws(model, var: str, seed: int = 11):
@@ -22,71 +27,112 @@ def pymc_draws(model, var: str, seed: int = 11):
     compiled = nutpie.compile_pymc_model(model)
     idata = nutpie.sample(compiled, draws=SAMPLER.draws, tune=SAMPLER.tune, chains=SAMPLER.chains, seed=seed,
                           progress_bar=False, cores=1)
-    return idata.posterior[var]
+    return idata.posterior
 
 
-def assert_agrees(posterior, exact_dist, tolerance_mcse: float = 3.0):
-    mean_mcse = float(az.mcse(posterior.to_dataset(name="x"), method="mean")["x"])
-    assert abs(float(posterior.mean()) - exact_dist.mean()) <= tolerance_mcse * mean_mcse + 1e-12
+def assert_agrees(posterior, exact, tolerance_mcse: float = 3.0):
+    data = posterior.to_dataset(name="x")
+    assert abs(float(posterior.mean()) - exact.mean()) <= tolerance_mcse * float(az.mcse(data, method="mean")["x"]) + 1e-12
     for prob in (0.05, 0.95):
-        q_mcse = float(az.mcse(posterior.to_dataset(name="x"), method="quantile", prob=prob)["x"])
-        assert abs(float(posterior.quantile(prob)) - exact_dist.ppf(prob)) <= tolerance_mcse * q_mcse + 1e-12
+        q_mcse = float(az.mcse(data, method="quantile", prob=prob)["x"])
+        assert abs(float(posterior.quantile(prob)) - exact.ppf(prob)) <= tolerance_mcse * q_mcse + 1e-12
 
 
-CASES = {
-    "beta_binomial": (beta_binomial, {"successes": 7, "trials": 20, "future_trials": 6, "min_successes": 3},
-                      {"alpha": 2.0, "beta": 3.0}, "p"),
-    "gamma_poisson": (gamma_poisson, {"events": 9, "exposure": 3.5, "horizon": 1.25, "need": 3, "pooled": False,
-                                      "categories": [], "category_events": [], "target_index": -1},
-                      {"alpha": 2.0, "beta": 1.0}, "rate"),
-    "survival": (survival, {"entities": list("abcdefgh"), "times": [0.5, 1.2, 2.0, 0.8, 3.1, 1.7, 2.6, 0.3],
-                            "observed": [1, 0, 1, 0, 0, 1, 0, 0], "age_now": [1.2, 0.8, 3.1, 2.6, 0.3],
-                            "risk_from": [1.3, 0.9, 3.2, 2.7, 0.4], "risk_to": [2.3, 1.9, 4.2, 3.7, 1.4],
-                            "need": 2, "form": "exponential"},
-                 {"alpha": 1.5, "beta": 4.0}, "rate"),
-}
+ARRIVALS = {"successes": 2, "trials": 9, "arrivals": 9, "exposure": 2.5, "horizon": 1.1, "units_so_far": 1,
+            "successes_so_far": 0, "max_units": 6, "min_successes": 1, "if_fewer": "resolve"}
+ARRIVALS_PRIOR = {"alpha": 0.5, "beta": 3.0, "rate_alpha": 2.0, "rate_beta": 1.0}
 
 
-def exact_distribution(module, inputs, prior):
-    a, b = module.posterior(inputs, prior)
-    return stats.beta(a, b) if module is beta_binomial else stats.gamma(a, scale=1 / b)
+def simulate_arrivals(p, rate, inputs, rng):
+    """Forward simulation of the marked-arrival question, written independently of the family."""
+    n = rng.poisson(rate * inputs["horizon"])
+    cap = inputs["max_units"]
+    room = n if cap is None else np.minimum(n, cap - inputs["units_so_far"])
+    successes = inputs["successes_so_far"] + rng.binomial(room, p)
+    return successes >= inputs["min_successes"]
 
 
-@pytest.mark.parametrize("name", list(CASES))
-def test_pymc_posterior_matches_exact(name):
-    module, inputs, prior, var = CASES[name]
-    posterior = pymc_draws(module.pymc_model(inputs, prior), var)
-    assert_agrees(posterior, exact_distribution(module, inputs, prior))
-    exact_p = module.fit(inputs, prior, seed=1, sampler=SAMPLER, label=name).probability
-    pymc_p = float(np.mean(module.pymc_probability({var: posterior.values.ravel()}, inputs, None)))
-    assert abs(exact_p - pymc_p) < 0.01, (exact_p, pymc_p)
+def test_beta_binomial_posteriors_match_pymc_and_the_forecast_matches_simulation():
+    post = pymc_draws(beta_binomial.pymc_model(ARRIVALS, ARRIVALS_PRIOR), "p")
+    a, b = beta_binomial.posterior(ARRIVALS, ARRIVALS_PRIOR)
+    ra, rb = beta_binomial.rate_posterior(ARRIVALS, ARRIVALS_PRIOR)
+    assert_agrees(post["p"], stats.beta(a, b))
+    assert_agrees(post["rate"], stats.gamma(ra, scale=1 / rb))
+    p, rate = post["p"].values.ravel(), post["rate"].values.ravel()
+    simulated = np.mean([simulate_arrivals(p, rate, ARRIVALS, RNG).mean() for _ in range(25)])
+    exact = beta_binomial.fit(ARRIVALS, ARRIVALS_PRIOR).probability
+    assert abs(exact - simulated) < 0.01, (exact, simulated)
+
+
+def test_beta_binomial_annul_rule_matches_simulation():
+    """'All of the first 3 succeed', annulled when fewer arrive and none failed: P(YES | not annulled)."""
+    inputs = {**ARRIVALS, "successes": 5, "trials": 5, "units_so_far": 0, "successes_so_far": 0, "max_units": 3,
+              "min_successes": 3, "if_fewer": "annul", "horizon": 1.0}
+    prior = {"alpha": 1.0, "beta": 1.0, "rate_alpha": 2.0, "rate_beta": 1.0}
+    a, b = beta_binomial.posterior(inputs, prior)
+    ra, rb = beta_binomial.rate_posterior(inputs, prior)
+    p = RNG.beta(a, b, 400_000)
+    n = RNG.poisson(RNG.gamma(ra, 1 / rb, 400_000) * inputs["horizon"])
+    first = np.minimum(n, 3)
+    failures = first - RNG.binomial(first, p)
+    yes = (n >= 3) & (failures == 0)
+    annulled = (n < 3) & (failures == 0)
+    simulated = yes.mean() / (1 - annulled.mean())
+    assert abs(beta_binomial.fit(inputs, prior).probability - simulated) < 0.01
+
+
+GAMMA = {"events": 9, "exposure": 3.5, "horizon": 1.25, "need": 3, "pooled": False, "categories": [],
+         "category_events": [], "target_index": -1}
+
+
+def test_gamma_poisson_posterior_matches_pymc():
+    prior = {"alpha": 2.0, "beta": 1.0}
+    post = pymc_draws(gamma_poisson.pymc_model(GAMMA, prior), "rate")["rate"]
+    a, b = gamma_poisson.posterior(GAMMA, prior)
+    assert_agrees(post, stats.gamma(a, scale=1 / b))
+    simulated = np.mean(RNG.poisson(post.values.ravel() * GAMMA["horizon"]) >= GAMMA["need"])
+    assert abs(gamma_poisson.fit(GAMMA, prior, seed=1, sampler=SAMPLER, label="x").probability - simulated) < 0.01
+
+
+COHORT = {"groups": list("abcdef"), "tier_of_group": [0] * 6, "tiers": [""], "events": [1, 0, 2, 0, 1, 0],
+          "exposure": [2.0, 1.5, 3.2, 0.7, 2.6, 1.1], "frailty": False, "pooled_tiers": False}
+QUESTION = {"at_risk": ["u1", "u2", "u3", "u4"], "group_index": [0, 1, 3, 5], "tier_index": [0, 0, 0, 0],
+            "from": 0.0, "to": 1.2, "need": 2}
+
+
+def test_survival_posterior_matches_pymc_and_the_forecast_matches_simulation():
+    prior = {"alpha": 1.5, "beta": 4.0}
+    post = pymc_draws(survival.pymc_model(COHORT, prior), "rate")["rate"]
+    a, b = survival.posterior(COHORT, prior)
+    assert_agrees(post, stats.gamma(a, scale=1 / b))
+    rate = post.values.ravel()
+    times = RNG.exponential(1 / rate[:, None], size=(rate.size, len(QUESTION["at_risk"])))
+    simulated = np.mean((times <= QUESTION["to"]).sum(axis=1) >= QUESTION["need"])
+    exact = survival.fit({"cohort": COHORT, "question": QUESTION}, prior, seed=1, sampler=SAMPLER, label="x")
+    assert abs(exact.probability - simulated) < 0.01
+
+
+def test_likelihood_ratio_quadrature_matches_simulation():
+    inputs = {"log_lr": float(np.log(2.5 * 0.7 * 1.8)), "rows": 3, "spread": 0.5, "kind": "event",
+              "fraction_left": 0.6}
+    prior = {"alpha": 2.0, "beta": 8.0}
+    p0 = RNG.beta(2.0, 8.0, 1_000_000)
+    eta = RNG.normal(0.0, 0.5, p0.size)
+    whole = expit(logit(p0) + inputs["log_lr"] * np.exp(eta - 0.125))
+    simulated = np.mean(1 - (1 - whole) ** 0.6)
+    assert abs(likelihood_ratio.fit(inputs, prior).probability - simulated) < 0.002
 
 
 def test_cross_check_can_fail():
-    """A wrong 'exact' answer (prior ignored) is caught by the same comparison."""
-    module, inputs, prior, var = CASES["gamma_poisson"]
-    posterior = pymc_draws(module.pymc_model(inputs, prior), var)
-    wrong = stats.gamma(inputs["events"] + 0.5, scale=1 / inputs["exposure"])
+    """A wrong 'exact' answer (the prior ignored) is caught by the same comparison."""
+    prior = {"alpha": 2.0, "beta": 1.0}
+    post = pymc_draws(gamma_poisson.pymc_model(GAMMA, prior), "rate")["rate"]
     with pytest.raises(AssertionError):
-        assert_agrees(posterior, wrong)
-
-
-def test_beta_binomial_exact_matches_enumeration():
-    """P(YES) by brute-force enumeration over the Beta-binomial predictive."""
-    inputs, prior = CASES["beta_binomial"][1], CASES["beta_binomial"][2]
-    a, b = beta_binomial.posterior(inputs, prior)
-    grid = (np.arange(20000) + 0.5) / 20000
-    p = stats.beta.ppf(grid, a, b)
-    brute = np.mean(stats.binom.sf(inputs["min_successes"] - 1, inputs["future_trials"], p))
-    exact = beta_binomial.fit(inputs, prior, seed=1, sampler=SAMPLER, label="x").probability
-    assert abs(brute - exact) < 1e-4
+        assert_agrees(post, stats.gamma(GAMMA["events"] + 0.5, scale=1 / GAMMA["exposure"]))
 
 
 def test_poisson_binomial_tail_matches_simulation():
-    from analysis.models.base import at_least_k_of
-
-    rng = np.random.default_rng(5)
-    probs = rng.uniform(0, 0.6, size=(1, 7))
-    sims = (rng.uniform(size=(200000, 7)) < probs).sum(axis=1)
+    probs = RNG.uniform(0, 0.6, size=(1, 7))
+    sims = (RNG.uniform(size=(200000, 7)) < probs).sum(axis=1)
     for k in range(0, 8):
         assert abs(at_least_k_of(probs, k)[0] - np.mean(sims >= k)) < 0.005

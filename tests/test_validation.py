@@ -42,12 +42,12 @@ def expect_rejected(run_cli, data_dir, needle: str, file_hint: str, line: int | 
 def test_shipped_fixture_is_valid(run_cli, data_dir):
     result = run_cli("validate", "--data", str(data_dir))
     assert result.code == 0, result.err
-    assert result.out.strip() == "OK: 5 predictions, 9 evidence rows"
+    assert result.out.strip() == "OK: 5 predictions, 7 evidence rows"
 
 
 def test_unknown_prediction_id(run_cli, data_dir):
     edit(data_dir, EVIDENCE, "TST-E007,TST-4,", "TST-E007,TST-99,")
-    expect_rejected(run_cli, data_dir, "unknown prediction id 'TST-99'", EVIDENCE, line=8)
+    expect_rejected(run_cli, data_dir, "unknown prediction id 'TST-99'", EVIDENCE, line=6)
 
 
 def test_duplicate_evidence_id(run_cli, data_dir):
@@ -73,7 +73,7 @@ def test_impossible_date_in_yaml(run_cli, data_dir):
 
 def test_observed_on_after_today(run_cli, data_dir):
     edit(data_dir, EVIDENCE, "TST-E007,TST-4,2025-10-01", "TST-E007,TST-4,2027-01-01")
-    expect_rejected(run_cli, data_dir, "is after today", EVIDENCE, line=8)
+    expect_rejected(run_cli, data_dir, "is after today", EVIDENCE, line=6)
 
 
 def test_resolves_by_before_published(run_cli, data_dir):
@@ -93,12 +93,32 @@ def test_negative_count(run_cli, data_dir):
 
 def test_share_outside_unit_interval(run_cli, data_dir):
     edit(data_dir, EVIDENCE, "0.35", "1.35")
-    expect_rejected(run_cli, data_dir, "outside [0, 1]", EVIDENCE, line=9)
+    expect_rejected(run_cli, data_dir, "outside [0, 1]", EVIDENCE, line=7)
 
 
-def test_event_before_entity_start(run_cli, data_dir):
-    edit(data_dir, EVIDENCE, "TST-E006,TST-3,2025-09-01", "TST-E006,TST-3,2023-09-01")
-    expect_rejected(run_cli, data_dir, "before the entity's start", EVIDENCE, line=7)
+def test_row_cannot_add_a_unit_to_a_roster_cohort(run_cli, data_dir):
+    edit(data_dir, EVIDENCE, "for,Founder A,absorbed", "for,Founder Z,absorbed")
+    expect_rejected(run_cli, data_dir, "is not in roster 'sample-founders'", EVIDENCE, line=5)
+
+
+def test_first_public_before_the_event(run_cli, data_dir):
+    edit(data_dir, EVIDENCE, "TST-E006,TST-3,2025-09-01,2025-09-01", "TST-E006,TST-3,2025-09-01,2025-08-01")
+    expect_rejected(run_cli, data_dir, "first_public 2025-08-01 is before observed_on", EVIDENCE, line=5)
+
+
+def test_first_public_after_the_source(run_cli, data_dir):
+    edit(data_dir, EVIDENCE, "TST-E006,TST-3,2025-09-01,2025-09-01", "TST-E006,TST-3,2025-09-01,2025-09-09")
+    expect_rejected(run_cli, data_dir, "is after source_date", EVIDENCE, line=5)
+
+
+def test_repost_needs_a_note(run_cli, data_dir):
+    edit(data_dir, EVIDENCE, "repost,The original release could not be found.,", "repost,,")
+    expect_rejected(run_cli, data_dir, "a repost needs a source_note", EVIDENCE, line=6)
+
+
+def test_source_kind_is_checked(run_cli, data_dir):
+    edit(data_dir, EVIDENCE, ",primary,,2026-11-01,for,,unit", ",blog,,2026-11-01,for,,unit")
+    expect_rejected(run_cli, data_dir, "source_kind 'blog' is not a source kind", EVIDENCE, line=2)
 
 
 @pytest.mark.parametrize("column", ["source_publisher", "source_title", "source_date"])
@@ -121,8 +141,9 @@ def test_url_not_http(run_cli, data_dir):
 
 
 def test_unbalanced_quotes(run_cli, data_dir):
-    append_row(data_dir, 'TST-E010,TST-4,2025-10-02,"An unclosed quote,Fixture Press,T,2025-10-02,,2026-11-01,for,,,,,,,2,0.3,r')
-    expect_rejected(run_cli, data_dir, "unbalanced quote", EVIDENCE, line=11)
+    append_row(data_dir, 'TST-E010,TST-4,2025-10-02,2025-10-02,"An unclosed quote,Fixture Press,T,2025-10-02,,primary,,'
+                         '2026-11-01,for,,,,,,,2,r')
+    expect_rejected(run_cli, data_dir, "unbalanced quote", EVIDENCE, line=9)
 
 
 def test_missing_column(run_cli, data_dir):

@@ -77,3 +77,62 @@ def validate_after_append(root: Path, target: Path, addition: bytes) -> None:
         if data.problems:
             raise DataError([Problem(p.file.replace(copy.name, root.name, 1) if p.file.startswith(copy.name) else p.file,
                                      p.line, p.message, p.expected) for p in data.problems])
+
+
+BASE_FIELDS = {  # column -> (prompt, allowed values); what every row needs
+    "observed_on": ("when it happened (YYYY-MM-DD)", ()),
+    "summary": ("one or two neutral sentences", ()),
+    "source_publisher": ("who published the source you saw", ()),
+    "source_title": ("the source's title", ()),
+    "source_date": ("the source's date (YYYY-MM-DD)", ()),
+    "first_public": ("the earliest date the fact was public (YYYY-MM-DD; default: the source's date)", ()),
+    "source_kind": ("primary, original_reporting or repost", ("primary", "original_reporting", "repost")),
+    "stance": ("for, against or neutral, relative to the chapter's claim", ("for", "against", "neutral")),
+}
+
+
+def questions(data: Dataset, prediction_ids: list[str]) -> dict[str, tuple[str, tuple]]:
+    """The columns to ask for: every row's own, then those the named predictions' families read."""
+    from analysis.models import FAMILIES
+
+    out = dict(BASE_FIELDS)
+    for pid in prediction_ids:
+        prediction = data.predictions[pid]
+        for column, (meaning, choices) in FAMILIES[prediction.model.family].row_hints(prediction, data).items():
+            old = out.get(column, ("", ()))
+            out[column] = (meaning, tuple(dict.fromkeys(old[1] + choices)))
+    return out
+
+
+def preview(root: Path, prediction_ids: list[str], fields: dict, as_of) -> list[dict]:
+    """Each named forecast before and after the row, as ``forecast update`` would publish it; writes nothing
+    to the data folder (the row is tried in a scratch copy)."""
+    from analysis.contract.layout import Layout
+    from analysis.forecast import engine
+    from analysis.models.protocol import SamplerSettings
+
+    root = Path(root)
+    data = load(root)
+    data.raise_for_problems()
+    row = evidence_row(data, prediction_ids, fields)
+    target = Layout.of(root).evidence_file(data.predictions[prediction_ids[0]].chapter)
+    cols = names(EVIDENCE_COLUMNS)
+    addition = csv_rows_bytes(target, cols, [[row[c] for c in cols]])
+    cache = engine.FitCache(Layout.of(root).fit_cache)
+    with tempfile.TemporaryDirectory() as scratch:
+        copy = Path(scratch) / root.name
+        shutil.copytree(root, copy, ignore=shutil.ignore_patterns("*.lock", ".*.tmp"))
+        scratch_target = copy / target.relative_to(root)
+        old = scratch_target.read_bytes() if scratch_target.exists() else b""
+        scratch_target.write_bytes(old + (b"" if not old or old.endswith(b"\n") else b"\n") + addition)
+        after = load(copy)
+        if after.problems:
+            raise DataError([Problem(p.file.replace(copy.name, root.name, 1), p.line, p.message, p.expected)
+                             for p in after.problems])
+        out = []
+        for pid in prediction_ids:
+            fits = [engine.forecast_prediction(d.predictions[pid], d, as_of, sampler=SamplerSettings(), cache=cache)
+                    for d in (data, after)]
+            out.append({"id": pid, "before": fits[0].probability, "after": fits[1].probability,
+                        "change": fits[1].probability - fits[0].probability, "row": row["id"]})
+    return out

@@ -56,6 +56,10 @@ class FamilyBase:
     def input_columns(self) -> tuple[str, ...]:
         return self.COLUMNS
 
+    def row_hints(self, prediction, data) -> dict[str, tuple[str, tuple]]:
+        """The evidence columns this family reads for ``prediction``: {column: (what to enter, allowed values)}."""
+        return {column: (f"{column} (read by {self.name})", ()) for column in self.COLUMNS}
+
     def context_digest(self, prediction, data) -> str | None:
         """A digest of what the family reads besides the prediction's own rows (e.g. a roster)."""
         return None

@@ -153,6 +153,11 @@ class BetaBinomial(FamilyBase):
     def check_row(self, prediction, row):
         return row_problems(row, prediction.model.settings)
 
+    def row_hints(self, prediction, data):
+        return {"event": ("the kind of unit", (prediction.model.settings["event"],)),
+                "trials": ("units this row records (usually 1)", ()),
+                "count": ("how many of them are successes", ())}
+
     def prepare(self, prediction, rows, as_of, data=None):
         return prepare(prediction, rows, as_of)
 

@@ -173,6 +173,17 @@ class GammaPoisson(FamilyBase):
     def structure_key(self, prediction):
         return (self.name, bool(prediction.model.settings.get("pooled")))
 
+    def row_hints(self, prediction, data):
+        s = prediction.model.settings
+        hints = {"event": ("the event counted", tuple(s["events"])), "count": ("events this row records (default 1)", ())}
+        if s.get("category"):
+            hints["category"] = ("the subgroup (the question counts only its own)", (s["category"],))
+        if s.get("min_value") is not None:
+            hints["value"] = (f"the size measure (the question counts rows with at least {s['min_value']:g})", ())
+        if s.get("entities"):
+            hints["entity"] = ("who it is about (the question counts only its named units)", tuple(s["entities"]))
+        return hints
+
     def alternatives(self, prediction):
         s, prior = dict(prediction.model.settings), prediction.model.prior
         later = s["window_start"].replace(year=s["window_start"].year + 1)

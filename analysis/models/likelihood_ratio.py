@@ -120,6 +120,10 @@ class LikelihoodRatio(FamilyBase):
     def check_row(self, prediction, row):
         return row_problems(row, prediction.id)
 
+    def row_hints(self, prediction, data):
+        return {"lr": (f"likelihood ratio P(fact | YES) / P(fact | NO) for {prediction.id} (1 = not evidence)", ()),
+                "reason": ("one line on why the fact is that diagnostic", ())}
+
     def prepare(self, prediction, rows, as_of, data=None):
         return prepare(prediction, rows, as_of)
 

@@ -171,6 +171,10 @@ class LogisticTrend(FamilyBase):
     def check_row(self, prediction, row):
         return row_problems(row, prediction.model.settings)
 
+    def row_hints(self, prediction, data):
+        return {"entity": ("the series", (prediction.model.settings["series"],)),
+                "value": ("the measured share, between 0 and 1 (observed_on: the middle of the period measured)", ())}
+
     def prepare(self, prediction, rows, as_of, data=None):
         return prepare(prediction, rows, as_of)
 

@@ -265,6 +265,13 @@ class Survival(FamilyBase):
             return [("entity", "entity is empty", "a roster entry's name")]
         return []
 
+    def row_hints(self, prediction, data):
+        s = prediction.model.settings
+        roster = data.rosters.get(s["roster"])
+        names = tuple(sorted(set(roster.by_name()) | set(s.get("tracked") or ()))) if roster else ()
+        return {"entity": (f"the unit, by its name in roster {s['roster']}", names),
+                "event": ("the event", (s["event"],))}
+
     def check_prediction(self, prediction, data) -> list[Problem]:
         s = prediction.model.settings
         where = (prediction.file, prediction.line_of("model.settings"))
