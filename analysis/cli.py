@@ -43,6 +43,21 @@ def _interactive() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty()
 
 
+def _ask(fields: dict, questions: dict) -> None:
+    """Prompt for each missing column: the row's own, then those the families read (allowed values shown)."""
+    import click
+
+    for column, (meaning, choices) in questions.items():
+        if fields.get(column) not in (None, "") or (column == "first_public" and fields.get("source_date")):
+            continue
+        kind = click.Choice(list(choices)) if choices and column in ("stance", "source_kind", "event") else str
+        hint = f" [{', '.join(choices)}]" if choices and kind is str else ""
+        required = column in ("observed_on", "summary", "source_publisher", "source_title", "source_date",
+                              "source_kind", "stance")
+        fields[column] = typer.prompt(f"{column}: {meaning}{hint}", type=kind, default=None if required else "",
+                                      show_default=False)
+
+
 @app.command("add-evidence")
 def add_evidence(
     prediction: Annotated[list[str], typer.Argument(help="Prediction id(s) the fact informs.")],
@@ -84,23 +99,13 @@ def add_evidence(
                   source_date=source_date, first_public=first_public, source_kind=source_kind, source_note=note,
                   stance=stance, source_url=url, logged_on=logged_on or today().isoformat(), entity=entity,
                   event=event, category=category, count=count, trials=trials, value=value, lr=lr, reason=reason)
-    loaded = load_valid(data)
-    unknown = [p for p in ids if p not in loaded.predictions]
-    if unknown:
-        raise DataError([Problem("PREDICTION_ID", 0, f"unknown prediction id '{unknown[0]}'",
-                                 "an id shown by `forecast list`")])
-    for column, (meaning, choices) in add.questions(loaded, ids).items():
-        if fields.get(column) not in (None, ""):
-            continue
-        if column == "first_public" and fields.get("source_date"):
-            fields[column] = fields["source_date"]
-        elif _interactive():
-            import click
-
-            kind = click.Choice(list(choices)) if choices and column in ("stance", "source_kind", "event") else str
-            hint = f" [{', '.join(choices)}]" if choices and kind is str else ""
-            fields[column] = typer.prompt(f"{column}: {meaning}{hint}", type=kind,
-                                          default="" if column not in add.BASE_FIELDS else None, show_default=False)
+    if _interactive():
+        loaded = load_valid(data)
+        unknown = [p for p in ids if p not in loaded.predictions]
+        if unknown:
+            raise DataError([Problem("PREDICTION_ID", 0, f"unknown prediction id '{unknown[0]}'",
+                                     "an id shown by `forecast list`")])
+        _ask(fields, add.questions(loaded, ids))
     fields = {k: " ".join(str(v or "").split()) if k in ("summary", "source_note") else str(v or "").strip()
               for k, v in fields.items()}
     if preview:

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from analysis.data import dataset as ds
 from conftest import FIXTURE, snapshot
 
-PROBLEM = re.compile(r"^\S.*:\d+: .+")
+# A data file's problem is FILE:LINE; a command-line option's is --OPTION (it has no line).
+PROBLEM = re.compile(r"^(\S.*:\d+|--[\w-]+|[A-Z_]+): .+")
 NASTY = st.sampled_from(["\u200f", "\u200b", "\u202e", "\x00", "\ufeff", '"', ",", "\n", "\r", "=", "<script>",
                          "{raw} html", "javascript:", "\\", "é", "🙂"])
 TEXT = st.lists(st.one_of(st.text(max_size=8), NASTY), max_size=8).map("".join)

@@ -34,6 +34,7 @@ def evidence_row(data: Dataset, prediction_ids: list[str], fields: dict) -> dict
     first = data.predictions[prediction_ids[0]]
     row = {c.name: "" for c in EVIDENCE_COLUMNS}
     row.update({k: ("" if v is None else str(v)) for k, v in fields.items()})
+    row["first_public"] = row["first_public"] or row["source_date"]  # the source's date: the latest it can be
     row["id"] = next_evidence_id(data, first.prefix)
     row["prediction"] = ";".join(prediction_ids)
     return row

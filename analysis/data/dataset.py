@@ -204,14 +204,15 @@ def load(root: Path | str = "data") -> Dataset:
         return data
     _load_rosters(data)
     _load_predictions(data)
-    before = len(data.problems)
-    evidence = _load_table(data, _files(data, data.layout.evidence_dir, "*.csv"), EVIDENCE_COLUMNS)
+    evidence_paths = _files(data, data.layout.evidence_dir, "*.csv")
     resolution_paths = [data.layout.resolutions] if os.path.lexists(data.layout.resolutions) else []
     for path in resolution_paths:
         reason = refusal(path, data.root)
         if reason:
             data.problems.append(Problem(data.shown(path), 0, reason))
             resolution_paths = []
+    before = len(data.problems)  # a refused file is reported, and the other files are still cross-checked
+    evidence = _load_table(data, evidence_paths, EVIDENCE_COLUMNS)
     resolutions = _load_table(data, resolution_paths, RESOLUTION_COLUMNS)
     data.evidence = ev.typed_evidence(evidence)
     data.resolutions = resolutions.assign(**{c: resolutions[c].map(ev.parse_date) for c in

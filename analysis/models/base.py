@@ -19,6 +19,24 @@ __all__ = ["FamilyBase", "Diagnostics", "FitResult", "Quantity", "SamplerSetting
 DAYS_PER_YEAR = 365.25
 
 
+class _Lazy:
+    """A module imported on first use: validating data (which loads every family) never pays for SciPy."""
+
+    def __init__(self, name: str):
+        self._name, self._module = name, None
+
+    def __getattr__(self, attr):
+        if self._module is None:
+            import importlib
+
+            self._module = importlib.import_module(self._name)
+        return getattr(self._module, attr)
+
+
+stats = _Lazy("scipy.stats")
+special = _Lazy("scipy.special")
+
+
 class FamilyBase:
     """Defaults for the ``Family`` protocol; a family overrides what it needs."""
 

@@ -16,10 +16,9 @@ deterministic quadrature, no sampling.
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
 from analysis.models import base
-from analysis.models.base import Diagnostics, FamilyBase, FitResult, Quantity, Setting
+from analysis.models.base import Diagnostics, FamilyBase, FitResult, Quantity, Setting, stats
 
 QUANTITY = "share of units that are successes"
 GRID = 256

@@ -13,10 +13,9 @@ all categories share a hierarchical Gamma prior, sampled with NUTS (one compiled
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
 from analysis.models import base
-from analysis.models.base import Diagnostics, FamilyBase, FitResult, Quantity, Setting
+from analysis.models.base import Diagnostics, FamilyBase, FitResult, Quantity, Setting, stats
 
 QUANTITY = "events per year"
 

@@ -17,10 +17,8 @@ move it. Both integrals are computed by quadrature on the exact prior: no sampli
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
-from scipy.special import expit, logit
 
-from analysis.models.base import Diagnostics, FamilyBase, FitResult, Quantity, Setting
+from analysis.models.base import Diagnostics, FamilyBase, FitResult, Quantity, Setting, special, stats
 
 QUANTITY = "P(YES) over the whole window"
 DEFAULT_SPREAD = 0.5
@@ -83,7 +81,7 @@ def window_probability(inputs: dict, prior: dict) -> tuple[np.ndarray, np.ndarra
     weights = weights / weights.sum()
     spread = inputs["spread"]
     scale = np.exp(spread * nodes - spread**2 / 2)
-    shifted = expit(logit(p0)[:, None] + inputs["log_lr"] * scale[None, :])
+    shifted = special.expit(special.logit(p0)[:, None] + inputs["log_lr"] * scale[None, :])
     return shifted, np.outer(np.full(GRID, 1 / GRID), weights)
 
 

@@ -18,11 +18,9 @@ Sampled with NUTS from one compiled model per padded size.
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
-from scipy.special import logit
 
 from analysis.models import base
-from analysis.models.base import FamilyBase, FitResult, Quantity, Setting
+from analysis.models.base import FamilyBase, FitResult, Quantity, Setting, special, stats
 
 PRIOR_KEYS = {"intercept_mu": "logit share at t0", "intercept_sigma": "its sd",
               "slope_mu": "logit change per year at t0", "slope_sigma": "its sd"}
@@ -52,7 +50,7 @@ def prepare(prediction, rows, as_of, data=None) -> dict:
     ordered = rows.sort_values(["observed_on", "id"])
     target = prediction.resolves_by.toordinal() - int(setting(s, "measure_lag_days"))
     return {"t": [base.years(s["t0"], d) for d in ordered["observed_on"]],
-            "y": logit(np.clip(ordered["value"].astype(float), EPS, 1 - EPS)).tolist(),
+            "y": special.logit(np.clip(ordered["value"].astype(float), EPS, 1 - EPS)).tolist(),
             "target": (target - s["t0"].toordinal()) / base.DAYS_PER_YEAR,
             "threshold": float(s["threshold"]), "direction": s["direction"],
             **{key: float(setting(s, key)) for key in SCALES}}
@@ -133,7 +131,7 @@ def forecast(inputs: dict, prior: dict, draws: dict) -> tuple[np.ndarray, np.nda
 def fit(inputs: dict, prior: dict, *, seed: int, sampler, label: str) -> FitResult:
     draws, diagnostics = sample(inputs, prior, seed=seed, sampler=sampler, label=label)
     mean, var = forecast(inputs, prior, draws)
-    below = stats.norm.cdf((logit(inputs["threshold"]) - mean) / np.sqrt(var))
+    below = stats.norm.cdf((special.logit(inputs["threshold"]) - mean) / np.sqrt(var))
     per_draw = below if inputs["direction"] == "below" else 1 - below
     probability, mcse = base.mean_and_mcse(per_draw, diagnostics.ess_bulk_min)
     rng = np.random.default_rng(seed)

@@ -24,12 +24,11 @@ Every question on one roster uses the same posterior draws, so related questions
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
 from analysis.contract.errors import Problem
 from analysis.contract.provenance import digest, seed_from
 from analysis.models import base
-from analysis.models.base import Diagnostics, FamilyBase, FitResult, Setting, scale_gamma_like
+from analysis.models.base import Diagnostics, FamilyBase, FitResult, Setting, scale_gamma_like, stats
 
 QUANTITY = "expected tracked units with the event in the window"
 GRID = 4000
