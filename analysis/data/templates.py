@@ -30,7 +30,7 @@ class Template:
     settings: dict
     roster: str = ""
     level: str = "unit"
-    date: str = "observed_on"
+    date: str = "first_public"
     file: str = ""
     line: int = 0
 
@@ -100,7 +100,7 @@ def load_templates(path: Path, shown: str, root: Path | None, rosters: dict) -> 
                             " ".join(str(item["rule"]).split()), family, typed_prior,
                             {k: v for k, v in typed.items() if k not in ("roster", "count_from", "tracked")},
                             str(item.get("roster") or ""), str(item.get("level") or "unit"),
-                            str(item.get("date") or "observed_on"), shown, line))
+                            str(item.get("date") or "first_public"), shown, line))
     return (out, problems) if not problems else ([], problems)
 
 

@@ -53,7 +53,7 @@ def template_rows(data: Dataset, template: Template) -> pd.DataFrame:
     events = template.settings.get("events") or [template.settings["event"]]
     ev = data.evidence
     rows = ev[ev["_file"].str.endswith(f"/{template.chapter}.csv") & ev["event"].isin(events)]
-    if template.date == "first_public":  # the event is the publication itself
+    if template.date == "first_public":  # the questions count an event by its first public report
         rows = rows.assign(observed_on=rows["public_on"])
     return rows
 
