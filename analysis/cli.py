@@ -267,8 +267,9 @@ def prepare_book(data: DataOpt = DEFAULT_DATA) -> None:
 
     result = prepare(data)  # the book lives beside its data folder
     changed = result["changed_pages"]
-    typer.echo(f"prepared: {result['evidence_rows']} sources; pages to re-execute: "
-               + (", ".join(changed) if changed else "none (all cached)"))
+    typer.echo(f"prepared: {result['evidence_rows']} sources, {result['fragments']} fragments and "
+               f"{result['snapshots']} snapshot pages and {result['downloads']} downloads written; pages to "
+               "re-execute: " + (", ".join(changed) if changed else "none (all cached)"))
 
 
 @app.command()
@@ -299,8 +300,15 @@ def cite(
                                  + (f" on or before {as_of}" if as_of else ""), "run `forecast update` first")])
     if format not in ("markdown", "bibtex", "csl-json"):
         raise DataError([Problem("--format", 0, f"unknown format '{format}'", "markdown, bibtex or csl-json")])
-    typer.echo(citations.cite(rows[-1], loaded.predictions[prediction], citations.base_url(Layout.of(data)), format),
-               nl=False)
+    from analysis.stores.versions import text_at
+
+    base = citations.base_url(Layout.of(data))
+    if not base:
+        typer.echo(citations.UNSET_BASE, err=True)
+    row = rows[-1]
+    version = text_at(data, prediction, int(row["version"]))
+    typer.echo(citations.cite(row, loaded.predictions[prediction], base, format,
+                              question=version["question"] if version else None), nl=False)
 
 
 @app.command()

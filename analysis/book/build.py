@@ -1,41 +1,40 @@
-"""Build steps for ``make book`` (``forecast prepare-book``): the bibliography, the offline Vega bundle,
-and invalidating exactly the pages whose displayed content changed, so jupyter-cache (which keys only
-on code cells) never serves a stale page."""
+"""Build steps for ``make book`` (``forecast prepare-book``): the bibliography, the offline Vega bundle, the
+HTML fragments the kernel-free pages include, the static site files (snapshot permalinks, downloads, feed),
+and invalidating exactly the chapter pages whose displayed content changed, so jupyter-cache (which keys only
+on code cells) never serves a stale page. Every file is rewritten only when its bytes change, so Sphinx
+re-reads only the pages that include something new."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 from pathlib import Path
 
-from analysis.book import charts, citations
+from analysis.book import charts, citations, html, site
+from analysis.book.views import Book
 from analysis.contract.layout import Layout
 from analysis.contract.provenance import digest
-from analysis.data.dataset import Dataset, load_valid
+from analysis.contract.schema import EVIDENCE_COLUMNS, RESOLUTION_COLUMNS
 from analysis.files.storage import atomic_write_bytes
-from analysis.forecast.current import Current, require_current
-from analysis.stores import ledger, updates
-
-SUMMARY_PAGES = ("book/dashboard.md", "book/changelog.md", "book/scorecard.md")
+from analysis.files.yamlfile import MAX_DEPTH
 
 
-def page_fingerprints(data: Dataset, current: Current) -> dict[str, str]:
-    """A hash of exactly what each page shows, so a data change re-executes only those pages."""
-    layout = data.layout
-    records = {pid: r.to_json() for pid, r in current.records.items()}
-    ledger_rows = ledger.read_ledger(data.root)
-    notes = updates.read_notes(data.root)
+CHECKED = ("NEO-1", "CHN-1", "EXP-1", "NEO-4")  # predictive checks shown on the Methods page
+
+
+def page_fingerprints(book: Book) -> dict[str, str]:
+    """A hash of exactly what each chapter page shows, so a data change re-executes only those pages."""
+    layout, data = book.layout, book.data
     out = {}
     for slug in data.chapters():
         ids = sorted(p.id for p in data.predictions.values() if p.chapter == slug)
-        files = [layout.evidence_file(slug), layout.predictions_file(slug), layout.scenarios_file(slug)]
+        files = [layout.evidence_file(slug), layout.predictions_file(slug), layout.scenarios_file(slug), layout.crowd]
         out[f"book/{slug}.md"] = digest({
-            "records": [records.get(i) for i in ids], "snapshots": [current.snapshots.get(i) for i in ids],
-            "ledger": [r for r in ledger_rows if r["prediction"] in ids],
-            "files": [f.read_bytes().hex() if f.exists() else None for f in files]})
-    everything = digest({"records": records, "ledger": ledger_rows, "notes": notes})
-    for page in SUMMARY_PAGES:
-        out[page] = everything
+            "records": [book.records[i].to_json() for i in ids], "snapshots": [book.snapshot(i) for i in ids],
+            "ledger": [r for r in book.ledger_rows if r["prediction"] in ids],
+            "versions": [digest(book.notes.get((book.snapshot(i) or {}).get("snapshot", ""))) for i in ids],
+            "files": [f.read_bytes().hex() if f.exists() else None for f in files], "base": book.base_url})
     return out
 
 
@@ -80,19 +79,81 @@ def write_vega_bundle(layout: Layout) -> None:
         atomic_write_bytes(layout.vega_bundle, ("(function(){\n" + vlc.javascript_bundle() + "\n})();\n").encode())
 
 
+def limits_html() -> str:
+    from analysis.files.storage import MAX_BYTES, MiB
+
+    sizes = ", ".join(f"{suffix} files {limit // MiB} MiB" for suffix, limit in MAX_BYTES.items() if suffix != ".yml")
+    return (f"<ul class='limits'><li>Size: at most {sizes} per file; anything larger is refused at the line where the "
+            f"limit is crossed.</li><li>YAML: plain values only (no anchors, aliases or merge keys), nested at most "
+            f"{MAX_DEPTH} levels.</li><li>Every data file must be a regular file inside <code>data/</code>: a symbolic "
+            "link, FIFO or device is refused before it is opened, and nothing it points to is read or quoted.</li>"
+            "<li>Error messages quote at most 60 characters of your text, escaped.</li></ul>")
+
+
+def fragments(book: Book, backtest: dict | None) -> dict[str, str]:
+    """The HTML each kernel-free page includes, by file name."""
+    from analysis.forecast.checks import predictive_checks
+
+    out = {"front.html": book.front_page(), "dashboard.html": book.dashboard(), "changelog.html": book.changelog(),
+           "families.html": html.families_table(), "evidence-columns.html": html.columns_table(EVIDENCE_COLUMNS),
+           "resolution-columns.html": html.columns_table(RESOLUTION_COLUMNS), "limits.html": limits_html()}
+    checked = [pid for pid in CHECKED if pid in book.data.predictions]
+    as_of = dt.date.fromisoformat(book.current.as_of)
+    out["checks.html"] = html.checks_table(predictive_checks(book.data, as_of, checked))
+    out.update(scorecard_fragments(book, backtest))
+    return out
+
+
+def scorecard_fragments(book: Book, backtest: dict | None) -> dict[str, str]:
+    board = book.scoreboard
+    hindsight = html.score_table(board) if len(board) else "<p>No question written with hindsight is scored.</p>"
+    if not backtest or not backtest.get("scores"):
+        empty = "<p>The backtest has not run: <code>forecast backtest</code>.</p>"
+        return {k: empty for k in ("score-headline.html", "score-baselines.html", "score-charts.html",
+                                   "score-templates.html", "score-chapters.html", "rosters.html")} | \
+            {"score-hindsight.html": hindsight}
+    scores = backtest["scores"]
+    rules = {t["id"]: t["rule"] for t in backtest["templates"]}
+    calibration = charts.embed_html(charts.calibration_chart(scores["reliability"], "Calibration: all instances"),
+                                    "chart-calibration")
+    discrimination = charts.embed_html(charts.discrimination_chart(scores["discrimination"]["yes"],
+                                                                   scores["discrimination"]["no"]), "chart-discrimination")
+    by_chapter = "".join(charts.embed_html(charts.calibration_chart(bins, f"Calibration: {book.chapter_title(c)}", 220),
+                                           f"chart-calibration-{c}")
+                         for c, bins in scores["reliability_by_chapter"].items()
+                         if scores["by_chapter"][c]["n"] >= 20)
+    return {"score-headline.html": html.backtest_headline(scores), "score-baselines.html": html.baselines_table(scores),
+            "score-charts.html": calibration + discrimination + f'<div class="calibration-by-chapter">{by_chapter}</div>',
+            "score-templates.html": html.groups_table(scores["by_template"], "template", rules)
+            + html.groups_table({f"{k} days before": v for k, v in scores["by_lead"].items()}, "lead"),
+            "score-chapters.html": html.groups_table(scores["by_chapter"], "chapter"),
+            "rosters.html": html.rosters_table(backtest["rosters"]), "score-hindsight.html": hindsight}
+
+
 def prepare(data_root: Path) -> dict:
-    """Everything a build needs besides the pages: bibliography, Vega bundle, cache invalidation."""
-    data = load_valid(data_root)
-    layout = data.layout
-    current = require_current(data_root)
-    atomic_write_bytes(layout.references, citations.evidence_bibtex(data.evidence).encode("utf-8"))
+    """Everything a build needs besides executing the chapter pages."""
+    from analysis.commands import backtest as backtest_command
+    from analysis.commands.export import csv_text, export_payload, flat
+
+    book = Book(data_root)
+    layout = book.layout
+    site.write_if_changed(layout.references, citations.evidence_bibtex(book.data.evidence).encode("utf-8"))
     write_vega_bundle(layout)
-    changed = invalidate_changed_pages(layout, page_fingerprints(data, current))
-    return {"changed_pages": changed, "evidence_rows": int(len(data.evidence))}
+    backtest = backtest_command.read(data_root)
+    written = sum(site.write_if_changed(layout.fragments / name, text.encode("utf-8"))
+                  for name, text in fragments(book, backtest).items())
+    payload = export_payload(book.current, backtest)
+    counts = site.write_site(book, json.dumps(payload, indent=2, sort_keys=True) + "\n",
+                             csv_text([flat(p) for p in payload["predictions"]]))
+    changed = invalidate_changed_pages(layout, page_fingerprints(book))
+    return {"changed_pages": changed, "evidence_rows": int(len(book.data.evidence)), "fragments": written, **counts}
 
 
 def figure(data_root: Path, prediction_id: str, out: Path, fmt: str) -> None:
     """``forecast figure``: the history chart as a static PNG or SVG."""
+    from analysis.data.dataset import load_valid
+    from analysis.forecast.current import require_current
+
     data = load_valid(data_root)
     current = require_current(data_root)
     if prediction_id not in current.records:

@@ -1,4 +1,8 @@
-"""Altair charts for the book, rendered offline (Vega bundled in ``_static``) or to PNG/SVG."""
+"""Altair charts for the book, rendered offline (Vega bundled in ``_static``) or to PNG/SVG.
+
+Colours are the Okabe-Ito palette, safe for the common forms of colour blindness, and every chart has a
+text alternative: a sentence that says what it shows (``history_summary``), used as its label.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +12,15 @@ import json
 import altair as alt
 import pandas as pd
 
-PALETTE = {"line": "#1f4e79", "marker": "#c0504d", "deadline": "#7f7f7f", "yes": "#2e7d32", "no": "#b71c1c"}
+# Okabe-Ito: distinguishable with protanopia, deuteranopia and tritanopia.
+PALETTE = {"line": "#0072B2", "marker": "#D55E00", "deadline": "#666666", "yes": "#009E73", "no": "#CC79A7",
+           "band": "#56B4E9", "diagonal": "#999999"}
 
 
 def history_frame(record, evidence: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per as-of step of a prediction's replay, with the evidence that caused it."""
+    lookup = {r["id"]: r for _, r in evidence.iterrows()} if evidence is not None and len(evidence) else {}
     rows = []
-    lookup = {}
-    if evidence is not None and len(evidence):
-        lookup = {r["id"]: r for _, r in evidence.iterrows()}
     for step in record.history:
         row = lookup.get(step.evidence_id)
         rows.append({
@@ -27,6 +31,21 @@ def history_frame(record, evidence: pd.DataFrame | None = None) -> pd.DataFrame:
             "source": "" if row is None else f"{row['source_publisher']}: {row['source_title']} ({row['source_date']})",
         })
     return pd.DataFrame(rows)
+
+
+def history_summary(record) -> str:
+    """The chart's text alternative: where the forecast started and ended and what moved it most."""
+    steps = record.history
+    if not steps:
+        return f"{record.id}: no history."
+    first, last = steps[0], steps[-1]
+    moves = [s for s in steps if s.move is not None and s.evidence_id]
+    biggest = max(moves, key=lambda s: abs(s.move), default=None)
+    text = (f"Forecast history of {record.id}: P(YES) was {first.probability:.0%} on {first.as_of} and "
+            f"{last.probability:.0%} on {last.as_of}, over {len(moves)} evidence step{'s' if len(moves) != 1 else ''}.")
+    if biggest is not None:
+        text += f" The largest move, {biggest.move * 100:+.1f} points, came from {biggest.evidence_id} on {biggest.as_of}."
+    return text + f" The question resolves by {record.resolves_by}."
 
 
 def history_chart(record, evidence: pd.DataFrame | None = None, width: int = 560) -> alt.Chart:
@@ -44,9 +63,8 @@ def history_chart(record, evidence: pd.DataFrame | None = None, width: int = 560
         alt.Tooltip("move:Q", format="+.3f", title="move")])
     layers = [line, points]
     marks = [{"date": pd.Timestamp(record.resolves_by), "label": "resolves by"}]
-    deadline = alt.Chart(pd.DataFrame(marks)).mark_rule(strokeDash=[4, 4], color=PALETTE["deadline"]).encode(
-        x="date:T", tooltip=[alt.Tooltip("label:N"), alt.Tooltip("date:T")])
-    layers.append(deadline)
+    layers.append(alt.Chart(pd.DataFrame(marks)).mark_rule(strokeDash=[4, 4], color=PALETTE["deadline"]).encode(
+        x="date:T", tooltip=[alt.Tooltip("label:N"), alt.Tooltip("date:T")]))
     resolution = record.resolution
     if resolution and resolution.outcome in ("yes", "no"):
         outcome = pd.DataFrame([{"date": pd.Timestamp(resolution.resolved_on),
@@ -55,35 +73,46 @@ def history_chart(record, evidence: pd.DataFrame | None = None, width: int = 560
         layers.append(alt.Chart(outcome).mark_point(shape="diamond", size=160, filled=True,
                                                      color=PALETTE[resolution.outcome]).encode(
             x="date:T", y="value:Q", tooltip=["outcome:N", alt.Tooltip("date:T")]))
-    return alt.layer(*layers).properties(width=width, height=220, title=f"{record.id}: forecast history")
+    return alt.layer(*layers).properties(width=width, height=220, title=f"{record.id}: forecast history",
+                                         description=history_summary(record))
 
 
-def calibration_chart(scored: pd.DataFrame, bins: int = 5) -> alt.Chart:
-    """Forecast probability bins against observed frequency, with the count in each bin."""
-    frame = scored.copy()
-    frame["bin"] = pd.cut(frame["probability"], [i / bins for i in range(bins + 1)], include_lowest=True)
-    grouped = frame.groupby("bin", observed=True).agg(forecast=("probability", "mean"), observed=("outcome", "mean"),
-                                                      count=("outcome", "size")).reset_index(drop=True)
-    diagonal = alt.Chart(pd.DataFrame({"x": [0, 1], "y": [0, 1]})).mark_line(strokeDash=[4, 4], color="#999").encode(
-        x="x:Q", y="y:Q")
-    points = alt.Chart(grouped).mark_circle(color=PALETTE["line"]).encode(
+def calibration_chart(bins: list[dict], title: str = "Calibration", size: int = 360) -> alt.Chart:
+    """Mean forecast against observed frequency per bin, with the band a calibrated forecaster's observed
+    frequency would fall in (95%, binomial) and the count in each bin written small, inside the plot."""
+    frame = pd.DataFrame(bins)
+    frame["label"] = frame.apply(lambda r: f"{int(r['yes'])}/{int(r['count'])}", axis=1)
+    x = alt.X("forecast:Q", title="mean forecast in bin", scale=alt.Scale(domain=[0, 1]))
+    y = alt.Y("observed:Q", title="share resolved YES", scale=alt.Scale(domain=[0, 1]))
+    diagonal = alt.Chart(pd.DataFrame({"forecast": [0, 1], "observed": [0, 1]})).mark_line(
+        strokeDash=[4, 4], color=PALETTE["diagonal"]).encode(x=x, y=y)
+    bands = alt.Chart(frame).mark_rule(color=PALETTE["band"], strokeWidth=6, opacity=0.5).encode(
+        x=x, y=alt.Y("band_low:Q", scale=alt.Scale(domain=[0, 1])), y2="band_high:Q")
+    points = alt.Chart(frame).mark_circle(size=60, color=PALETTE["line"]).encode(
+        x=x, y=y, tooltip=["bin:N", "count:Q", "yes:Q", alt.Tooltip("forecast:Q", format=".2f"),
+                           alt.Tooltip("observed:Q", format=".2f"), alt.Tooltip("band_low:Q", format=".2f"),
+                           alt.Tooltip("band_high:Q", format=".2f")])
+    labels = alt.Chart(frame).mark_text(dx=12, dy=-8, fontSize=10, align="left", color="#333333").encode(
+        x=x, y=y, text="label:N")
+    summary = "; ".join(f"{b['bin']}: {b['yes']} of {b['count']} YES (mean forecast {b['forecast']:.2f})" for b in bins)
+    return alt.layer(bands, diagonal, points, labels).properties(
+        width=size, height=size, title=title, description=f"{title}. {summary}.")
+
+
+def discrimination_chart(yes: list[float], no: list[float], width: int = 420) -> alt.Chart:
+    """The forecasts given to questions that resolved YES against those that resolved NO (a model with
+    resolution separates the two)."""
+    frame = pd.DataFrame([{"forecast": p, "outcome": "resolved YES"} for p in yes]
+                         + [{"forecast": p, "outcome": "resolved NO"} for p in no])
+    mean = lambda xs: sum(xs) / len(xs) if xs else float("nan")  # noqa: E731
+    return alt.Chart(frame).mark_tick(thickness=2, size=22).encode(
         x=alt.X("forecast:Q", title="forecast probability", scale=alt.Scale(domain=[0, 1])),
-        y=alt.Y("observed:Q", title="observed frequency", scale=alt.Scale(domain=[0, 1])),
-        size=alt.Size("count:Q", title="questions"), tooltip=["forecast:Q", "observed:Q", "count:Q"])
-    labels = points.mark_text(dy=-14).encode(text="count:Q")
-    return alt.layer(diagonal, points, labels).properties(width=360, height=360, title="Calibration (backtests)")
-
-
-def brier_chart(over_time: pd.DataFrame, references: dict[str, float]) -> alt.Chart:
-    """Mean Brier score of the backtests by as-of month, with reference lines (scale 0-1, lower is better)."""
-    line = alt.Chart(over_time).mark_line(point=True, color=PALETTE["line"]).encode(
-        x=alt.X("month:T", title="as of"), y=alt.Y("brier:Q", title="mean Brier (0 best, 1 worst)",
-                                                   scale=alt.Scale(domain=[0, 1])),
-        tooltip=["month:T", alt.Tooltip("brier:Q", format=".3f"), "questions:Q"])
-    refs = pd.DataFrame([{"label": k, "brier": v} for k, v in references.items()])
-    rules = alt.Chart(refs).mark_rule(strokeDash=[4, 4]).encode(y="brier:Q", color=alt.Color("label:N", title=None),
-                                                                tooltip=["label:N", "brier:Q"])
-    return alt.layer(line, rules).properties(width=520, height=260, title="Brier score over time")
+        y=alt.Y("outcome:N", title=None),
+        color=alt.Color("outcome:N", scale=alt.Scale(domain=["resolved YES", "resolved NO"],
+                                                     range=[PALETTE["yes"], PALETTE["no"]]), legend=None),
+    ).properties(width=width, height=90, title="Discrimination", description=(
+        f"Discrimination: mean forecast {mean(yes):.2f} for the {len(yes)} questions that resolved YES and "
+        f"{mean(no):.2f} for the {len(no)} that resolved NO."))
 
 
 def _safe_json(spec: dict) -> str:
@@ -94,26 +123,31 @@ def _safe_json(spec: dict) -> str:
 
 
 def embed_html(chart: alt.Chart, element_id: str) -> str:
-    """HTML that draws ``chart`` with the locally bundled Vega (no CDN), plus a text fallback."""
+    """HTML that draws ``chart`` with the locally bundled Vega (no CDN); its description is the text
+    alternative, given to screen readers as the figure's label and shown as a caption."""
     spec = chart.to_dict()
     element = html.escape(element_id, quote=True)
-    return (f'<div class="forecast-chart" id="{element}" role="img" aria-label="{html.escape(str(spec.get("title", "")))}">'
-            f'</div><script type="text/javascript">(function(){{var spec={_safe_json(spec)};'
+    description = html.escape(str(spec.get("description") or spec.get("title") or ""), quote=True)
+    return (f'<figure class="forecast-figure-chart"><div class="forecast-chart" id="{element}" role="img" '
+            f'aria-label="{description}"></div><figcaption class="chart-alt">{description}</figcaption></figure>'
+            f'<script type="text/javascript">(function(){{var spec={_safe_json(spec)};'
             f'if (window.vegaEmbed) {{ vegaEmbed("#{element}", spec, {{"actions": false, "renderer": "svg"}}); }}'
             f'}})();</script>')
 
 
 def save_figure(chart: alt.Chart, path, fmt: str) -> None:
     """A static PNG or SVG for memos, through vl-convert (no browser, no network)."""
-    import vl_convert as vlc
-
     from analysis.files.storage import atomic_write_bytes
+
+    atomic_write_bytes(path, figure_bytes(chart, fmt))
+
+
+def figure_bytes(chart: alt.Chart, fmt: str) -> bytes:
+    import vl_convert as vlc
 
     spec = chart.to_json()
     if fmt == "svg":
-        data = vlc.vegalite_to_svg(spec).encode("utf-8")
-    elif fmt == "png":
-        data = vlc.vegalite_to_png(spec, scale=2)
-    else:
-        raise ValueError(f"unknown figure format {fmt!r} (expected png or svg)")
-    atomic_write_bytes(path, data)
+        return vlc.vegalite_to_svg(spec).encode("utf-8")
+    if fmt == "png":
+        return vlc.vegalite_to_png(spec, scale=2)
+    raise ValueError(f"unknown figure format {fmt!r} (expected png or svg)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from urllib.parse import quote
 import pandas as pd
 import yaml
 
@@ -43,45 +44,67 @@ def evidence_bibtex(evidence: pd.DataFrame) -> str:
 
 
 def base_url(layout) -> str:
-    """The published book's base URL from ``_config.yml`` (``html.baseurl``); empty when unset."""
+    """The published book's base URL, from its one place: ``_config.yml`` (``html.baseurl``); empty when unset."""
     if not layout.config.exists():
         return ""
     doc = yaml.safe_load(layout.config.read_text(encoding="utf-8")) or {}
     return str((doc.get("html") or {}).get("baseurl") or "").rstrip("/")
 
 
+UNSET_BASE = ("warning: no public base URL is configured, so this citation's link is relative and will not "
+              "resolve in a memo. Set html.baseurl in _config.yml to the address the book is published at "
+              "(for GitHub Pages: https://<owner>.github.io/<repository>).")
+
+
 def anchor(prediction_id: str) -> str:
     return prediction_id.lower()
 
 
-def prediction_link(base: str, chapter: str, prediction_id: str) -> str:
-    path = f"book/{chapter}.html#{anchor(prediction_id)}"
+def site_path(*parts: str) -> str:
+    """A path inside the built site, from its root."""
+    return "/".join(quote(p, safe="@-._") for p in parts)
+
+
+def snapshot_path(snapshot: str) -> str:
+    return site_path("snapshots", f"{snapshot}.html")
+
+
+def card_path(chapter: str, prediction_id: str) -> str:
+    return f"book/{chapter}.html#{anchor(prediction_id)}"
+
+
+def absolute(base: str, path: str) -> str:
     return f"{base}/{path}" if base else path
 
 
-def cite(row: dict, prediction, base: str, fmt: str) -> str:
-    """A citation pinned to one ledger snapshot: probability, as-of, question version and link."""
-    link = prediction_link(base, prediction.chapter, prediction.id)
+def titled(prediction_id: str, probability: float, as_of: str, question: str) -> str:
+    """The title every citation carries, so the number and its date print in any style."""
+    return f"{prediction_id} (P = {probability:.2f} as of {as_of}): {question}"
+
+
+def cite(row: dict, prediction, base: str, fmt: str, question: str | None = None) -> str:
+    """A citation pinned to one ledger snapshot: its probability and as-of date in the title, the question of
+    that version, and an absolute link (with a configured base URL) to the snapshot's own page."""
+    link = absolute(base, snapshot_path(row["snapshot"]))
     p = float(row["probability"])
-    text = (f"{BOOK_TITLE}, forecast {row['snapshot']}: \"{prediction.question}\" "
-            f"P(YES) = {p:.2f} as of {row['as_of']} (question version {row['version']}; "
-            f"resolves by {prediction.resolves_by}).")
+    title = titled(prediction.id, p, row["as_of"], question or prediction.question)
+    year, month, day = (int(x) for x in row["as_of"].split("-"))
     if fmt == "markdown":
-        return f"{text} [{prediction.id}]({link})\n"
+        return (f"{BOOK_TITLE} contributors ({year}). *{title}* Forecast snapshot {row['snapshot']} (question "
+                f"version {row['version']}; resolves by {prediction.resolves_by}). {BOOK_TITLE}. <{link}>\n")
     if fmt == "bibtex":
         key = re.sub(r"[^A-Za-z0-9]+", "-", row["snapshot"]).strip("-").lower()
-        year, month, _ = row["as_of"].split("-")
         return (f"@misc{{{key},\n  author = {{{{{BOOK_TITLE} contributors}}}},\n"
-                f"  title = {{{{{_bib_text(prediction.id)}: {_bib_text(prediction.question)}}}}},\n"
-                f"  year = {{{year}}},\n  month = {{{MONTHS[int(month) - 1]}}},\n"
-                f"  note = {{P(YES) = {p:.2f} as of {row['as_of']}, question version {row['version']}, "
+                f"  title = {{{{{_bib_text(title)}}}}},\n  year = {{{year}}},\n  month = {{{MONTHS[month - 1]}}},\n"
+                f"  howpublished = {{{_bib_text(BOOK_TITLE)}, forecast snapshot {_bib_text(row['snapshot'])}}},\n"
+                f"  note = {{P(YES) = {p:.2f} as of {row['as_of']}; question version {row['version']}; "
                 f"snapshot {_bib_text(row['snapshot'])}}},\n  url = {{{link}}}\n}}\n")
     if fmt == "csl-json":
-        year, month, day = (int(x) for x in row["as_of"].split("-"))
         return json.dumps([{
-            "id": row["snapshot"], "type": "report", "title": f"{prediction.id}: {prediction.question}",
+            "id": row["snapshot"], "type": "report", "title": title, "number": row["snapshot"],
             "author": [{"literal": f"{BOOK_TITLE} contributors"}], "issued": {"date-parts": [[year, month, day]]},
+            "publisher": BOOK_TITLE, "container-title": BOOK_TITLE, "URL": link,
             "note": f"P(YES) = {p:.2f} as of {row['as_of']}; question version {row['version']}; "
-                    f"snapshot {row['snapshot']}", "URL": link, "container-title": BOOK_TITLE,
+                    f"snapshot {row['snapshot']}",
         }], indent=2) + "\n"
     raise ValueError(f"unknown format {fmt!r} (expected markdown, bibtex or csl-json)")

@@ -10,6 +10,11 @@ import pandas as pd
 from analysis.book import citations
 
 
+CAUSES = {"evidence": "new or corrected evidence", "question": "question edited", "model": "model changed",
+          "time": "time passed without the event", "resolution": "resolved", "code": "model code changed",
+          "first": "first snapshot"}
+
+
 def esc(value) -> str:
     return escape("" if value is None else str(value), quote=True)
 
@@ -56,8 +61,50 @@ def versions_html(versions: list[dict]) -> str:
     return f'<details class="question-versions"><summary>Edit history ({len(versions)} versions)</summary><ul>{items}</ul></details>'
 
 
-def prediction_card(p, record, ledger_row: dict | None, base_url: str, versions: list[dict] = ()) -> str:
-    """The full block for one prediction: question, criteria, forecast, interval, sensitivity, cite box."""
+def change_text(now: float, before: float | None) -> str:
+    return "first snapshot" if before is None else f"{(now - before) * 100:+.1f} pts since the previous snapshot"
+
+
+def downloads_html(prediction_id: str, snapshot: str) -> str:
+    """Links, from a page under ``book/``, to the prediction's files in the built site."""
+    stem = f"../downloads/{esc(prediction_id)}"
+    links = [f'<a href="{stem}.png" download>PNG</a>', f'<a href="{stem}.svg" download>SVG</a>',
+             f'<a href="{stem}-history.csv" download>history CSV</a>',
+             f'<a href="{stem}-history.json" download>history JSON</a>']
+    if snapshot:
+        links.append(f'<a class="snapshot-link" href="../{esc(citations.snapshot_path(snapshot))}">snapshot '
+                     f'{esc(snapshot)}</a>')
+    return '<p class="downloads">Chart and data: ' + " · ".join(links) + "</p>"
+
+
+def cite_box(prediction_id: str, snapshot: str, formats: dict[str, str]) -> str:
+    """The citation in every format, each in its own block to copy (the link is the snapshot's permalink)."""
+    if not formats:
+        return ""
+    blocks = "".join(f'<details class="cite-format"{" open" if fmt == "markdown" else ""}><summary>{esc(fmt)}</summary>'
+                     f'<pre class="cite-{esc(fmt)}">{esc(text.strip())}</pre></details>' for fmt, text in formats.items())
+    return (f'<div class="cite-box" data-snapshot="{esc(snapshot)}"><strong>Cite this forecast</strong> (snapshot '
+            f'<code>{esc(snapshot)}</code>, which never changes):{blocks}'
+            f'<small>or run <code>forecast cite {esc(prediction_id)} --format bibtex</code></small></div>')
+
+
+def crowd_html(rows: list, probability: float) -> str:
+    """Book against crowd, where a comparable public crowd or market forecast was logged (never a model input)."""
+    if not rows:
+        return ""
+    items = "".join(
+        f'<li>{esc(r["platform"])}, <em>{esc(r["market"])}</em>: {pct(float(r["probability"]))} on '
+        f'{esc(r["observed_on"])} ({source_html({"source_publisher": r["source_publisher"], "source_title": r["source_title"], "source_date": r["observed_on"], "source_url": r["source_url"]})}). '
+        f'{esc(r["comparability"])}</li>' for r in rows)
+    return (f'<div class="crowd"><strong>Book vs crowd</strong>: the book says {pct(probability)}. '
+            f'<ul>{items}</ul></div>')
+
+
+def prediction_card(p, record, ledger_row: dict | None, previous: float | None, formats: dict[str, str],
+                    versions: list[dict] = (), crowd: list = (), rows: pd.DataFrame | None = None,
+                    moves: dict | None = None) -> str:
+    """The full block for one prediction, its permalink anchor: question, forecast and its change, interval,
+    model range, sensitivity, crowd, criteria, downloads, cite box and the evidence that moved it."""
     q, s = record.quantity, record.sensitivity
     resolution = record.resolution
     status = ""
@@ -67,39 +114,47 @@ def prediction_card(p, record, ledger_row: dict | None, base_url: str, versions:
         status = (f'<p class="resolution resolution-{esc(resolution.outcome)}"><strong>Resolved '
                   f'{esc(resolution.outcome.upper())}</strong> on {esc(resolution.resolved_on)} — '
                   f'{source_html(src)}. {esc(resolution.note or "")}</p>')
-    retro = ('<p class="backtest">Written with hindsight: the forecast below uses only evidence public by '
-             f'{esc(record.as_of)}, the day before the question\'s window opened.</p>') if p.retrospective else ""
+    retro = ('<p class="backtest">Written with hindsight (after its outcome was public): the forecast below uses '
+             f'only evidence public by {esc(record.as_of)}, the day before its window opened, and it is scored '
+             'apart from the rule-generated backtest.</p>') if p.retrospective else ""
     snapshot = (ledger_row or {}).get("snapshot", "")
-    citation = citations.cite(ledger_row, p, base_url, "markdown").strip() if ledger_row else ""
     fine = f"<dt>Fine print</dt><dd>{esc(p.fine_print)}</dd>" if p.fine_print else ""
     prior = {k: v for k, v in record.model.prior.items() if k != "justification"}
     low, high = record.model_range
+    alternatives = "; ".join(f"{esc(a.label)} {pct(a.probability)}" for a in record.alternatives)
+    own = "" if rows is None or not len(rows) else (
+        f'<details class="card-evidence"><summary>The {len(rows)} evidence rows behind {esc(p.id)}</summary>'
+        + evidence_table(rows, moves or {}, local=False) + "</details>")
     return f"""
 <div class="prediction-card" id="{esc(citations.anchor(p.id))}">
 <h3 class="prediction-title"><a class="anchor" href="#{esc(citations.anchor(p.id))}">{esc(p.id)}</a> {esc(p.question)}</h3>
 {status}{retro}
 <div class="forecast-figure"><span class="probability">{pct(record.probability)}</span>
-<span class="probability-label">P(YES) as of {esc(record.as_of)} (MCSE {record.probability_mcse:.3f})</span></div>
+<span class="probability-label">P(YES) as of {esc(record.as_of)} · {esc(change_text(record.probability, previous))}
+· resolves by {esc(p.resolves_by)}</span></div>
 <p class="quantity">{esc(q.name)}: median {fmt_num(q.median)}, 90% interval {fmt_num(q.lo90)}–{fmt_num(q.hi90)}</p>
-<p class="model-range">Model range: {pct(low)}–{pct(high)} across the model's structural alternatives.</p>
+<p class="model-range">Model range: {pct(low)}–{pct(high)} across the model's structural alternatives ({alternatives or "none declared"}).</p>
 <p class="sensitivity">Prior sensitivity: P(YES) is {pct(s["weaker"])} under a weaker prior (half the pseudo-data),
 {pct(s["stated"])} under the stated prior, {pct(s["stronger"])} under a stronger one (twice the pseudo-data).</p>
+{crowd_html(list(crowd), record.probability)}
 <dl class="prediction-meta">
 <dt>Resolution criteria</dt><dd>{esc(p.resolution_criteria)}</dd>{fine}
 <dt>Resolution source</dt><dd>{esc(p.resolution_source)}</dd>
 <dt>Resolves by</dt><dd>{esc(p.resolves_by)} · published {esc(p.published)} · question version {p.version}</dd>
 <dt>Model</dt><dd>{esc(p.model.family)} · prior {esc(", ".join(f"{k} = {v:g}" for k, v in prior.items()))}.
 {esc(record.model.prior.get("justification", ""))}</dd>
-<dt>Diagnostics</dt><dd>{esc(diagnostics_html(record.diagnostics))} · {record.evidence_count} evidence rows</dd>
+<dt>Diagnostics</dt><dd>{esc(diagnostics_html(record.diagnostics))} · MCSE {record.probability_mcse:.3f} · {record.evidence_count} evidence rows</dd>
 </dl>
 {versions_html(list(versions))}
-<div class="cite-box"><strong>Cite this forecast</strong> (snapshot <code>{esc(snapshot)}</code>):
-<pre>{esc(citation)}</pre>or run <code>forecast cite {esc(p.id)} --format bibtex</code>.</div>
+{downloads_html(p.id, snapshot)}
+{cite_box(p.id, snapshot, formats)}
+{own}
 </div>"""
 
 
-def evidence_table(rows: pd.DataFrame, moves: dict[str, dict[str, float]]) -> str:
-    """Every evidence row of a chapter, with how much it moved each prediction it informs."""
+def evidence_table(rows: pd.DataFrame, moves: dict[str, dict[str, float]], local: bool = True) -> str:
+    """Evidence rows with how much each moved each prediction it informs (``local``: the chapter's own
+    table, whose rows are link targets)."""
     body = []
     for _, row in rows.sort_values(["observed_on", "id"]).iterrows():
         informs = []
@@ -107,9 +162,13 @@ def evidence_table(rows: pd.DataFrame, moves: dict[str, dict[str, float]]) -> st
             move = moves.get(row["id"], {}).get(pid)
             shown = "" if move is None else f" ({move * 100:+.1f} pts)"
             informs.append(f'<a href="#{esc(citations.anchor(pid))}">{esc(pid)}</a>{shown}')
+        anchor = f' id="{esc(row["id"].lower())}"' if local else ""
         body.append(
-            f'<tr id="{esc(row["id"].lower())}"><td><code>{esc(row["id"])}</code></td><td>{esc(row["observed_on"])}</td>'
-            f'<td>{esc(row["summary"])}</td><td>{source_html(row)}</td>'
+            f'<tr{anchor}>'
+            f'<td><code>{esc(row["id"])}</code></td><td>{esc(row["observed_on"])}</td>'
+            f'<td>{esc(row["summary"])}</td><td>{source_html(row)}<br><small class="source-kind">'
+            f'{esc(str(row.get("source_kind", "")).replace("_", " "))}, first public {esc(row.get("first_public", ""))}'
+            f'</small></td>'
             f'<td class="stance-{esc(row["stance"])}">{esc(row["stance"])}</td>'
             f'<td>{"<br>".join(informs) or "context only"}</td></tr>')
     return ('<div class="table-wrapper"><table class="evidence-table"><thead><tr><th>id</th><th>observed</th>'
@@ -146,10 +205,12 @@ def scenarios_table(priced: list[dict], correlation: float, justification: str) 
             '<th>signposts</th></tr></thead><tbody>' + "".join(rows) + "</tbody></table>")
 
 
-def dashboard_table(predictions: list, records: dict[str, dict], previous: dict[str, float | None]) -> str:
-    """Every prediction, grouped by chapter: probability, change since the previous snapshot, deadline."""
+def dashboard_table(predictions: list, records: dict, previous: dict[str, float | None], titles: dict[str, str],
+                    order: list[str], local: bool = False) -> str:
+    """Every prediction, grouped by chapter (headed by its title): probability, change since the previous
+    snapshot, deadline and status. Sortable by clicking a column header."""
     out = []
-    for chapter in sorted({p.chapter for p in predictions}):
+    for chapter in order:
         rows = []
         for p in sorted((p for p in predictions if p.chapter == chapter), key=lambda p: int(p.id.rsplit("-", 1)[1])):
             r = records[p.id]
@@ -157,16 +218,38 @@ def dashboard_table(predictions: list, records: dict[str, dict], previous: dict[
             change = "new" if before is None else f"{(r.probability - before) * 100:+.1f} pts"
             change_key = "-1e9" if before is None else f"{r.probability - before:.6f}"
             status = r.status if not r.resolution else f"resolved {r.resolution.outcome.upper()}"
+            href = f"#{citations.anchor(p.id)}" if local else f"{chapter}.html#{citations.anchor(p.id)}"
             rows.append(
-                f'<tr data-prediction="{esc(p.id)}"><td><a href="{esc(chapter)}.html#{esc(citations.anchor(p.id))}">'
-                f'{esc(p.id)}</a></td><td>{esc(p.question)}</td><td data-sort="{r.probability:.6f}">'
-                f'{pct(r.probability)}</td><td data-sort="{change_key}">{esc(change)}</td><td>{esc(p.resolves_by)}</td>'
-                f'<td>{esc(status + (" (backtest)" if p.retrospective else ""))}</td></tr>')
-        out.append(f'<h3 class="dashboard-chapter"><a href="{esc(chapter)}.html">{esc(chapter)}</a></h3>'
-                   '<table class="dashboard-table sortable"><thead><tr><th>id</th><th>question</th><th>P(YES)</th>'
-                   '<th>change</th><th>resolves by</th><th>status</th></tr></thead><tbody>'
+                f'<tr data-prediction="{esc(p.id)}"><td><a href="{esc(href)}">{esc(p.id)}</a></td>'
+                f'<td>{esc(p.question)}</td><td data-sort="{r.probability:.6f}">{pct(r.probability)}</td>'
+                f'<td data-sort="{change_key}">{esc(change)}</td><td>{esc(p.resolves_by)}</td>'
+                f'<td>{esc(status + (" (written with hindsight)" if p.retrospective else ""))}</td></tr>')
+        if not rows:
+            continue
+        heading = "" if local else (f'<h3 class="dashboard-chapter"><a href="{esc(chapter)}.html">'
+                                    f'{esc(titles.get(chapter, chapter))}</a></h3>')
+        out.append(heading + '<table class="dashboard-table sortable"><thead><tr><th>id</th><th>question</th>'
+                   '<th>P(YES)</th><th>change</th><th>resolves by</th><th>status</th></tr></thead><tbody>'
                    + "".join(rows) + "</tbody></table>")
     return "".join(out)
+
+
+def front_page(heads: list[dict], movers: list[dict], predictions: dict) -> str:
+    """Each chapter's headline forecast, then the biggest recent moves."""
+    cards = "".join(
+        f'<div class="headline-card"><p class="headline-chapter"><a href="{esc(h["chapter"])}.html">'
+        f'{esc(h["title"])}</a></p><p class="headline-question"><a href="{esc(h["chapter"])}.html#'
+        f'{citations.anchor(h["prediction"].id)}">{esc(h["prediction"].id)}</a> {esc(h["prediction"].question)}</p>'
+        f'<p><span class="probability">{pct(h["record"].probability)}</span> '
+        f'<span class="headline-change">{esc(change_text(h["record"].probability, h["previous"]))}</span> · resolves by '
+        f'{esc(h["prediction"].resolves_by)}</p></div>' for h in heads)
+    moved = "".join(
+        f'<li><a href="{esc(predictions[m["prediction"]].chapter)}.html#{citations.anchor(m["prediction"])}">'
+        f'{esc(m["prediction"])}</a> {pct(float(m["before"]["probability"]))} → {pct(float(m["after"]["probability"]))} '
+        f'({m["delta"] * 100:+.1f} pts, {esc(m["logged"])}; {esc(CAUSES.get(m["cause"].split(";")[0], m["cause"]))})</li>'
+        for m in sorted(movers, key=lambda m: -abs(m["delta"])))
+    return (f'<div class="headlines">{cards}</div><h2>Biggest recent moves</h2>'
+            + (f"<ul class='movers'>{moved}</ul>" if moved else "<p>No forecast has moved since it was first published.</p>"))
 
 
 def columns_table(columns) -> str:
@@ -197,15 +280,12 @@ def changelog_table(changes: list[dict], predictions: dict) -> str:
     if not changes:
         return ('<p class="changelog-empty">No forecast has moved since it was first published: every prediction '
                 'has a single snapshot in the ledger.</p>')
-    causes = {"evidence": "new or corrected evidence", "question": "question edited", "model": "model changed",
-              "time": "time passed without the event", "resolution": "resolved", "code": "model code changed",
-              "first": "first snapshot"}
     body = "".join(
         f'<tr><td>{esc(c["logged"])}</td><td><a href="{esc(predictions[c["prediction"]].chapter)}.html#'
         f'{citations.anchor(c["prediction"])}">{esc(c["prediction"])}</a></td>'
         f'<td>{esc(c["before"]["snapshot"])} → {esc(c["after"]["snapshot"])}</td>'
         f'<td>{pct(float(c["before"]["probability"]))} → {pct(float(c["after"]["probability"]))} '
-        f'({c["delta"] * 100:+.1f} pts)</td><td>{esc(causes.get(c["cause"], c["cause"]))}'
+        f'({c["delta"] * 100:+.1f} pts)</td><td>{esc("; ".join(CAUSES.get(x, x) for x in c["cause"].split(";")))}'
         f'{": " + esc(", ".join(c["evidence"])) if c["evidence"] else ""}</td></tr>' for c in changes)
     return ('<table class="changelog-table"><thead><tr><th>logged</th><th>prediction</th><th>snapshots</th>'
             '<th>move</th><th>cause</th></tr></thead><tbody>' + body + "</tbody></table>")
@@ -219,3 +299,75 @@ def score_table(board) -> str:
         f'<td>{r.brier_time_averaged:.3f}</td><td>{r.log_score:.2f}</td></tr>' for r in board.itertuples())
     return ('<table class="score-table"><thead><tr><th>question</th><th>outcome</th><th>forecast</th>'
             '<th>Brier</th><th>time-averaged Brier</th><th>log score</th></tr></thead><tbody>' + body + "</tbody></table>")
+
+
+# -- the scorecard --------------------------------------------------------------------------------------
+
+BASELINE_NAMES = {"half": "always 50%", "base_rate": "base rate before the forecast (Laplace's rule)",
+                  "prior": "the model's prior, no evidence", "persistence": "persistence (the unit's last window)"}
+
+
+def interval(values) -> str:
+    return f"[{values[0]:+.2f}, {values[1]:+.2f}]" if values else ""
+
+
+def met(ok: bool) -> str:
+    return '<strong class="target-met">met</strong>' if ok else '<strong class="target-missed">NOT met</strong>'
+
+
+def backtest_headline(scores: dict) -> str:
+    """The honest headline, whatever it is: whether the models beat the base rate, with intervals."""
+    o = scores["overall"]
+    lo = o["intervals"]["bss_base_rate"][0]
+    verdict = ("The models beat the base rate, and the interval excludes no skill." if lo > 0 else
+               "The models do <strong>not</strong> demonstrably beat the base rate: the interval on the skill score "
+               "includes zero (or lies below it). The book claims no forecasting skill from its backtest.")
+    return (f'<p class="backtest-headline">{o["n"]} forecasts of rule-generated questions from {o["templates"]} templates: '
+            f'{o["yes"]} resolved YES ({o["yes"] / o["n"]:.0%}). Mean Brier score {o["brier"]:.3f} '
+            f'(95% interval {o["intervals"]["brier"][0]:.3f}–{o["intervals"]["brier"][1]:.3f}); Brier skill score '
+            f'against the base rate {o["bss_base_rate"]:+.3f} {interval(o["intervals"]["bss_base_rate"])}. {verdict}</p>'
+            f'<ul class="targets"><li>Target: skill over the base rate with the interval\'s lower bound above 0: '
+            f'{met(lo > 0)} (lower bound {lo:+.3f}).</li><li>Target: Brier at or below 0.18: {met(o["brier"] <= 0.18)} '
+            f'({o["brier"]:.3f}).</li></ul>')
+
+
+def baselines_table(scores: dict) -> str:
+    o = scores["overall"]
+    rows = [f'<tr><td>the book\'s models</td><td>{o["brier"]:.3f}</td><td>—</td></tr>']
+    for name, label in BASELINE_NAMES.items():
+        rows.append(f'<tr><td>{esc(label)}</td><td>{o[f"brier_{name}"]:.3f}</td>'
+                    f'<td>{o[f"bss_{name}"]:+.3f} {interval(o["intervals"].get(f"bss_{name}"))}</td></tr>')
+    m = o["murphy"]
+    return ('<table class="baselines-table"><thead><tr><th>forecaster</th><th>Brier</th><th>the models\' skill '
+            'score against it (95% interval)</th></tr></thead><tbody>' + "".join(rows) + "</tbody></table>"
+            f'<p class="murphy">Murphy decomposition: reliability {m["reliability"]:.3f} (lower is better) − '
+            f'resolution {m["resolution"]:.3f} (higher is better) + uncertainty {m["uncertainty"]:.3f}. Log score '
+            f'{o["log_score"]:.3f} {interval(o["intervals"].get("log_score"))}.</p>')
+
+
+def groups_table(groups: dict[str, dict], label: str, extra: dict[str, str] | None = None) -> str:
+    rows = "".join(
+        f'<tr><td>{esc(name)}</td><td>{s["n"]}</td><td>{s["yes"]}</td><td>{s["brier"]:.3f}</td>'
+        f'<td>{s["brier_base_rate"]:.3f}</td><td>{s["bss_base_rate"]:+.3f}</td><td>{s["bss_prior"]:+.3f}</td>'
+        f'<td>{esc((extra or {}).get(name, ""))}</td></tr>' for name, s in groups.items())
+    return (f'<table class="groups-table"><thead><tr><th>{esc(label)}</th><th>forecasts</th><th>YES</th><th>Brier</th>'
+            '<th>Brier of the base rate</th><th>skill vs base rate</th><th>skill vs prior</th><th>rule</th></tr></thead>'
+            f"<tbody>{rows}</tbody></table>")
+
+
+def rosters_table(rosters: list[dict]) -> str:
+    rows = "".join(f'<tr><td><code>{esc(r["name"])}</code></td><td>{esc(r["unit"])}</td><td>{r["entries"]}</td>'
+                   f'<td>{esc(r["frozen_on"])}</td><td>{esc(r["rule"])}</td><td>{esc(r["source"])}</td></tr>'
+                   for r in rosters)
+    return ('<table class="rosters-table"><thead><tr><th>roster</th><th>unit</th><th>entries</th><th>frozen on</th>'
+            f'<th>inclusion rule</th><th>applied to</th></tr></thead><tbody>{rows}</tbody></table>')
+
+
+def checks_table(checks: dict[str, list[dict]]) -> str:
+    rows = "".join(
+        f'<tr><td>{esc(pid)}</td><td>{esc(c["statistic"])}</td><td>{c["observed"]:g}</td>'
+        f'<td>{c["prior_90"][0]:g}–{c["prior_90"][1]:g}</td><td>{c["posterior_90"][0]:g}–{c["posterior_90"][1]:g}</td>'
+        f'<td>{c["posterior_p"]:.2f}</td></tr>' for pid, items in checks.items() for c in items)
+    return ('<table class="checks-table"><thead><tr><th>prediction</th><th>statistic</th><th>observed</th>'
+            '<th>prior predictive 90%</th><th>posterior predictive 90%</th><th>P(simulated ≥ observed)</th></tr></thead>'
+            f"<tbody>{rows}</tbody></table>")

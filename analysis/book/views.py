@@ -1,10 +1,11 @@
-"""What the book's pages show, as data: one view of the whole book and one per chapter. Views load the
-data set once and hand plain values to ``html`` (fragments) and ``charts``. No model or data logic
-lives here or in the pages: it is in the library, where the tests reach it."""
+"""What the book's pages show, as data: one view of the whole book and one per chapter. Views load the data
+set once and hand plain values to ``html`` (fragments) and ``charts``. No model or data logic lives here or in
+the pages: it is in the library, where the tests reach it."""
 
 from __future__ import annotations
 
 import os
+import re
 from functools import cached_property
 from pathlib import Path
 
@@ -12,13 +13,14 @@ import pandas as pd
 from IPython.display import HTML
 
 from analysis.book import charts, citations, html
+from analysis.book.site import Snapshot
 from analysis.contract.layout import Layout
 from analysis.data.dataset import load_valid
 from analysis.forecast import scoring
 from analysis.forecast.current import require_current
 from analysis.forecast.scenarios import price
 from analysis.stores import ledger, updates
-from analysis.stores.versions import history_of
+from analysis.stores.versions import history_of, text_at
 
 
 def repo_root(start: Path | None = None) -> Path:
@@ -31,7 +33,7 @@ def repo_root(start: Path | None = None) -> Path:
 
 
 class Book:
-    """The data behind every page: predictions, evidence, current forecasts and the ledger."""
+    """The data behind every page: predictions, evidence, current forecasts, the ledger and its notes."""
 
     def __init__(self, data: Path | str | None = None):
         self.data_root = Path(data or os.environ.get("FORECAST_DATA") or repo_root() / "data").absolute()
@@ -52,11 +54,18 @@ class Book:
     def notes(self) -> dict[str, dict]:
         return updates.read_notes(self.data_root)
 
+    @cached_property
+    def _by_prediction(self) -> dict[str, list[dict]]:
+        out: dict[str, list[dict]] = {}
+        for row in self.ledger_rows:
+            out.setdefault(row["prediction"], []).append(row)
+        return out
+
     def ledger_history(self, prediction_id: str) -> list[dict]:
-        return [r for r in self.ledger_rows if r["prediction"] == prediction_id]
+        return self._by_prediction.get(prediction_id, [])
 
     def snapshot(self, prediction_id: str) -> dict | None:
-        """The ledger row that publishes a prediction's current forecast."""
+        """The ledger row that publishes a prediction's forecast (its latest snapshot)."""
         rows = self.ledger_history(prediction_id)
         return rows[-1] if rows else None
 
@@ -65,13 +74,51 @@ class Book:
         rows = self.ledger_history(prediction_id)
         return float(rows[-2]["probability"]) if len(rows) > 1 else None
 
+    def snapshot_view(self, row: dict) -> Snapshot:
+        """What a snapshot rested on: its question's wording at that version and its evidence rows."""
+        wording = text_at(self.data_root, row["prediction"], int(row["version"])) or {}
+        p = self.data.predictions[row["prediction"]]
+        note = self.notes.get(row["snapshot"])
+        evidence = []
+        if note is not None:
+            ids = [i for i in note["evidence_ids"].split(";") if i]
+            ev = self.data.evidence.set_index("id")
+            for i in ids:
+                if i in ev.index:
+                    r = ev.loc[i]
+                    evidence.append((i, str(r["summary"]), f"{r['source_publisher']}, {r['source_title']}, "
+                                                           f"{r['source_date']}"))
+                else:
+                    evidence.append((i, "(row no longer in the data)", ""))
+        return Snapshot(row, wording.get("question", p.question), wording.get("resolution_criteria",
+                                                                                p.resolution_criteria),
+                        evidence, note is not None)
+
+    def chapter_title(self, slug: str) -> str:
+        """A chapter's title, from the first heading of its page."""
+        page = self.layout.pages / f"{slug}.md"
+        if page.exists():
+            match = re.search(r"^# (.+)$", page.read_text(encoding="utf-8"), flags=re.MULTILINE)
+            if match:
+                return match.group(1).strip()
+        return slug.replace("-", " ").capitalize()
+
+    def chapters(self) -> list[str]:
+        """Chapter slugs in the order of the table of contents."""
+        import yaml
+
+        toc = yaml.safe_load((self.layout.repo / "_toc.yml").read_text(encoding="utf-8"))
+        files = [c["file"].split("/")[-1] for part in toc.get("parts", []) for c in part.get("chapters", [])]
+        known = set(self.data.chapters())
+        return [f for f in files if f in known] + sorted(known - set(files))
+
+    def headline(self, slug: str):
+        predictions = sorted((p for p in self.data.predictions.values() if p.chapter == slug),
+                             key=lambda p: int(p.id.rsplit("-", 1)[1]))
+        return next((p for p in predictions if "headline" in p.tags), predictions[0])
+
     def chapter(self, slug: str) -> "Chapter":
         return Chapter(self, slug)
-
-    def dashboard(self) -> HTML:
-        predictions = list(self.data.predictions.values())
-        previous = {p.id: self.previous_probability(p.id) for p in predictions}
-        return HTML(html.dashboard_table(predictions, self.records, previous))
 
     def changes(self, threshold: float = 0.0) -> list[dict]:
         """Every move between consecutive snapshots, newest first, with its cause."""
@@ -82,34 +129,40 @@ class Book:
                 delta = float(after["probability"]) - float(before["probability"])
                 if abs(delta) <= threshold:
                     continue
-                note = self.notes.get(after["snapshot"])
-                old = self.notes.get(before["snapshot"])
+                note, old = self.notes.get(after["snapshot"]), self.notes.get(before["snapshot"])
                 added = sorted(set((note or {}).get("evidence_ids", "").split(";")) -
                                set((old or {}).get("evidence_ids", "").split(";")) - {""}) if note and old else []
-                cause = note["cause"] if note else "before notes were kept"
                 rows.append({"logged": after["created_at"][:10], "prediction": pid, "before": before, "after": after,
-                             "delta": delta, "cause": cause, "evidence": added})
+                             "delta": delta, "cause": note["cause"] if note else "before notes were kept",
+                             "evidence": added})
         return sorted(rows, key=lambda r: (r["logged"], r["prediction"]), reverse=True)
 
-    def changelog(self, threshold: float = 0.0) -> HTML:
-        return HTML(html.changelog_table(self.changes(threshold), self.data.predictions))
+    def crowd_for(self, prediction_id: str) -> list[dict]:
+        crowd = self.data.crowd
+        return [] if crowd is None or not len(crowd) else \
+            [r for _, r in crowd[crowd["prediction"] == prediction_id].iterrows()]
+
+    # -- fragments for the kernel-free pages -------------------------------------------------------------
+    def front_page(self) -> str:
+        heads = []
+        for slug in self.chapters():
+            p = self.headline(slug)
+            heads.append({"chapter": slug, "title": self.chapter_title(slug), "prediction": p,
+                          "record": self.records[p.id], "previous": self.previous_probability(p.id)})
+        return html.front_page(heads, self.changes()[:8], self.data.predictions)
+
+    def dashboard(self) -> str:
+        predictions = list(self.data.predictions.values())
+        previous = {p.id: self.previous_probability(p.id) for p in predictions}
+        titles = {slug: self.chapter_title(slug) for slug in self.chapters()}
+        return html.dashboard_table(predictions, self.records, previous, titles, self.chapters())
+
+    def changelog(self) -> str:
+        return html.changelog_table(self.changes(), self.data.predictions)
 
     @cached_property
     def scoreboard(self) -> pd.DataFrame:
         return scoring.scoreboard(list(self.records.values()))
-
-    def score_summary(self) -> dict:
-        board = self.scoreboard
-        return {"questions": int(len(board)), "yes": int(board["outcome"].sum()) if len(board) else 0,
-                "brier": float(board["brier"].mean()) if len(board) else None,
-                "brier_time_averaged": float(board["brier_time_averaged"].mean()) if len(board) else None,
-                "log_score": float(board["log_score"].mean()) if len(board) else None}
-
-    def score_table(self) -> HTML:
-        return HTML(html.score_table(self.scoreboard))
-
-    def calibration_chart(self) -> HTML:
-        return HTML(charts.embed_html(charts.calibration_chart(self.scoreboard), "chart-calibration"))
 
 
 class Chapter:
@@ -130,12 +183,20 @@ class Chapter:
         names = ev["predictions"].map(lambda ps: bool(ids & set(ps)))
         return ev[own | names]
 
+    def probability(self, prediction_id: str) -> float:
+        return self.book.records[prediction_id].probability
+
     def card(self, prediction_id: str) -> HTML:
         p = self.book.data.predictions[prediction_id]
         record = self.book.records[prediction_id]
-        chart = charts.history_chart(record, self.book.data.rows_for(prediction_id))
-        versions = history_of(self.book.data_root, prediction_id)
-        return HTML(html.prediction_card(p, record, self.book.snapshot(prediction_id), self.book.base_url, versions)
+        rows = self.book.data.rows_for(prediction_id)
+        chart = charts.history_chart(record, rows)
+        row = self.book.snapshot(prediction_id)
+        citations_by_format = {fmt: citations.cite(row, p, self.book.base_url, fmt) for fmt in
+                               ("markdown", "bibtex", "csl-json")} if row else {}
+        return HTML(html.prediction_card(p, record, row, self.book.previous_probability(prediction_id),
+                                         citations_by_format, history_of(self.book.data_root, prediction_id),
+                                         self.book.crowd_for(prediction_id), rows, self.moves())
                     + charts.embed_html(chart, f"chart-{citations.anchor(prediction_id)}"))
 
     def moves(self) -> dict[str, dict[str, float]]:
@@ -153,13 +214,18 @@ class Chapter:
         counts = self.evidence_rows["stance"].value_counts().to_dict()
         return {k: int(counts.get(k, 0)) for k in ("for", "against", "neutral")}
 
+    def source_kinds(self) -> dict[str, int]:
+        moving = self.evidence_rows[self.evidence_rows["prediction"] != ""]
+        counts = moving["source_kind"].value_counts().to_dict()
+        return {k: int(counts.get(k, 0)) for k in ("primary", "original_reporting", "repost")}
+
     def priors(self) -> HTML:
         return HTML(html.priors_table(self.predictions, self.book.records))
 
     def summary(self) -> HTML:
         previous = {p.id: self.book.previous_probability(p.id) for p in self.predictions}
-        return HTML(html.dashboard_table(self.predictions, self.book.records, previous)
-                    .replace(f'href="{self.slug}.html#', 'href="#'))
+        return HTML(html.dashboard_table(self.predictions, self.book.records, previous,
+                                         {self.slug: self.book.chapter_title(self.slug)}, [self.slug], local=True))
 
     def scenarios(self) -> HTML:
         chapter = self.book.data.scenarios.get(self.slug)

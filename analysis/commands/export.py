@@ -41,10 +41,29 @@ def export_item(record: Forecast, snapshot: str) -> dict:
     }
 
 
-def export_payload(current: Current) -> dict:
-    return {"generated_at": current.generated_at, "as_of": current.as_of, "inputs_sha256": current.inputs_sha256,
-            "predictions": [export_item(current.records[pid], current.snapshots.get(pid, ""))
-                            for pid in sorted(current.records)]}
+INSTANCE_KEYS = ("id", "template", "chapter", "unit", "as_of", "window_start", "window_end", "lead_days",
+                 "horizon_days", "question", "probability", "outcome", "evidence_ids", "resolution_ids", "baselines")
+
+
+def backtest_object(backtest: dict | None) -> dict | None:
+    """The backtest's instances, scores and rosters, as the export publishes them."""
+    if not backtest:
+        return None
+    scores = backtest.get("scores") or {}
+    return {"generated_at": backtest["generated_at"],
+            "instances": [{k: i[k] for k in INSTANCE_KEYS} for i in backtest["instances"]],
+            "scores": {"overall": scores.get("overall"), "by_template": scores.get("by_template"),
+                       "by_chapter": scores.get("by_chapter"), "by_lead": scores.get("by_lead")},
+            "rosters": backtest["rosters"], "templates": backtest.get("templates", [])}
+
+
+def export_payload(current: Current, backtest: dict | None = None) -> dict:
+    payload = {"generated_at": current.generated_at, "as_of": current.as_of, "inputs_sha256": current.inputs_sha256,
+               "predictions": [export_item(current.records[pid], current.snapshots.get(pid, ""))
+                               for pid in sorted(current.records)]}
+    if backtest:
+        payload["backtest"] = backtest_object(backtest)
+    return payload
 
 
 def neutralise(cell) -> str:
@@ -80,7 +99,9 @@ def csv_text(rows: list[dict]) -> str:
 
 
 def export_text(root: Path, fmt: str) -> str:
-    payload = export_payload(require_current(root))
+    from analysis.commands.backtest import read
+
+    payload = export_payload(require_current(root), read(root))
     if fmt == "json":
         return json.dumps(payload, indent=2, sort_keys=True) + "\n"
     if fmt == "csv":

@@ -122,6 +122,19 @@ SNAPSHOT_NOTE_COLUMNS: tuple[Column, ...] = (
     Column("note", "string", False, "Anything else a reader needs."),
 )
 
+CROWD_COLUMNS: tuple[Column, ...] = (
+    Column("prediction", "string", True, "The book's prediction the crowd forecast is compared with."),
+    Column("platform", "string", True, "Metaculus, Manifold, Polymarket or Good Judgment Open."),
+    Column("market", "string", True, "The crowd question's title as the platform states it."),
+    Column("probability", "number", True, "The crowd's probability of YES for that question, in [0, 1]."),
+    Column("observed_on", "date", True, "The date the probability was seen (as the source dates it)."),
+    Column("source_publisher", "string", True, "Who published the page that showed it."),
+    Column("source_title", "string", True, "That page's title."),
+    Column("source_url", "string", False, "Only a real http(s) address that was seen."),
+    Column("comparability", "string", True, "How the crowd question differs from the book's."),
+    Column("logged_on", "date", True, "When the row was logged."),
+)
+
 PREDICTION_FIELDS: dict[str, str] = {
     "id": "stable id `<PREFIX>-<n>`, never reused",
     "chapter": "the chapter slug (the file's name)",
@@ -248,4 +261,5 @@ def describe(evidence_files: list[str]) -> dict:
         "question_versions": ("question_versions.csv", VERSION_COLUMNS),
         "updates": ("updates.csv", UPDATE_COLUMNS),
         "snapshot_notes": ("snapshot_notes.csv", SNAPSHOT_NOTE_COLUMNS),
+        "crowd": ("crowd.csv", CROWD_COLUMNS),
     })

@@ -16,7 +16,7 @@ import pandas as pd
 
 from analysis.contract.errors import DataError, Problem, display_path, quote
 from analysis.contract.layout import Layout
-from analysis.contract.schema import EVIDENCE_COLUMNS, RESOLUTION_COLUMNS
+from analysis.contract.schema import CROWD_COLUMNS, EVIDENCE_COLUMNS, RESOLUTION_COLUMNS
 from analysis.data import evidence as ev
 from analysis.data.predictions import Prediction, load_prediction_file
 from analysis.data.relations import Relation, load_relations
@@ -43,6 +43,7 @@ class Dataset:
     scenarios: dict[str, ChapterScenarios] = field(default_factory=dict)
     rosters: dict[str, Roster] = field(default_factory=dict)
     relations: list[Relation] = field(default_factory=list)
+    crowd: pd.DataFrame | None = None  # crowd forecasts: shown beside the book's, never read by a model
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -173,6 +174,25 @@ def _load_rosters(data: Dataset) -> None:
             data.rosters[roster.name] = roster
 
 
+def _load_crowd(data: Dataset) -> None:
+    path = data.layout.crowd
+    if not os.path.lexists(path):
+        data.crowd = pd.DataFrame(columns=[c.name for c in CROWD_COLUMNS])
+        return
+    before = len(data.problems)
+    frame = _load_table(data, [path], CROWD_COLUMNS)
+    if len(data.problems) == before:
+        for row in map(ev.row_dict, (r for _, r in frame.iterrows())):
+            where = (row["_file"], row[ev.LINE])
+            if row["prediction"] not in data.predictions:
+                data.problems.append(Problem(*where, f"unknown prediction id {quote(row['prediction'])}",
+                                             "a defined prediction"))
+            if not 0 <= float(row["probability"]) <= 1:
+                data.problems.append(Problem(*where, f"probability {quote(row['probability'])} is outside [0, 1]",
+                                             "a probability between 0 and 1"))
+    data.crowd = frame
+
+
 def _load_relations(data: Dataset) -> None:
     path = data.layout.relations
     if not os.path.lexists(path):
@@ -225,6 +245,7 @@ def load(root: Path | str = "data") -> Dataset:
                 data.problems += FAMILIES[prediction.model.family].check_prediction(prediction, data)
         _load_scenarios(data)
         _load_relations(data)
+        _load_crowd(data)
         try:
             data.problems += version_problems(data.root, data.predictions)
         except DataError as err:
