@@ -1,6 +1,7 @@
 """The built book in a real browser (Debian's Chromium, driven by Playwright): pages load without
-console errors, charts draw, the dashboard lists every prediction, anchors land, and no request
-leaves localhost. Screenshots go to test-artifacts/ (git-ignored)."""
+console errors, charts draw with their text inside their plots, no code is shown to readers, the
+dashboard lists every prediction, anchors and snapshot permalinks resolve, the feed and downloads parse,
+and no request leaves localhost. Screenshots go to test-artifacts/ (git-ignored)."""
 
 from __future__ import annotations
 
@@ -130,9 +131,83 @@ def test_dashboard_lists_every_prediction_and_anchors_land(browser, server):
         chapter.close()
 
 
-def test_chapter_screenshot(browser, server):
-    page, errors, _ = open_page(browser, f"{server}/book/neo-labs.html")
+def test_screenshots_of_the_reader_pages(browser, server):
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "chapter-neo-labs.png"), full_page=False)
-    assert page.locator(".prediction-card").count() >= 3
+    snapshot = sorted((HTML / "snapshots").glob("NEO-1@*.html"))[-1].name
+    for name, path in [("front", "book/intro.html"), ("chapter-neo-labs", "book/neo-labs.html"),
+                       ("permalink-neo-1", f"snapshots/{snapshot}"), ("scorecard", "book/scorecard.html")]:
+        page, errors, _ = open_page(browser, f"{server}/{path}")
+        assert not errors, f"{path}: {errors}"
+        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=False)
+        page.close()
+
+
+def test_no_code_is_shown_to_readers(browser, server):
+    for name in book_pages():
+        page, _, _ = open_page(browser, f"{server}/{name}")
+        visible = page.locator(".cell_input, div.highlight-ipython3, .cell .highlight").evaluate_all(
+            "nodes => nodes.filter(n => n.offsetParent !== null).length")
+        assert visible == 0, f"{name}: {visible} code cells visible"
+        assert "from analysis" not in page.inner_text("main"), f"{name}: library calls shown"
+        page.close()
+
+
+def test_every_charts_text_lies_inside_its_plot(browser, server):
+    for name in ("book/scorecard.html", "book/neo-labs.html", "book/free-tier-liability.html"):
+        page, _, _ = open_page(browser, f"{server}/{name}")
+        charts = page.locator(".forecast-chart svg")
+        assert charts.count() > 0, name
+        outside = page.evaluate("""() => {
+            const bad = [];
+            document.querySelectorAll('.forecast-chart svg').forEach((svg, i) => {
+              const box = svg.getBoundingClientRect();
+              svg.querySelectorAll('text').forEach(t => {
+                const r = t.getBoundingClientRect();
+                if (r.width === 0 && r.height === 0) return;
+                const size = parseFloat(t.getAttribute('font-size') || getComputedStyle(t).fontSize);
+                if (r.left < box.left - 1 || r.right > box.right + 1 || r.top < box.top - 1 || r.bottom > box.bottom + 1
+                    || size > 18)
+                  bad.push(i + ': ' + t.textContent + ' ' + JSON.stringify([r.left, r.top, r.width, r.height]));
+              });
+            });
+            return bad;
+        }""")
+        assert not outside, f"{name}: text outside its plot: {outside[:5]}"
+        page.close()
+
+
+def test_every_permalink_and_snapshot_page_resolves(browser, server):
+    from analysis.stores import ledger
+
+    rows = ledger.read_ledger(REPO / "data")
+    missing = [r["snapshot"] for r in rows if not (HTML / "snapshots" / f"{r['snapshot']}.html").exists()]
+    assert not missing, missing[:5]
+    page, errors, _ = open_page(browser, f"{server}/snapshots/{rows[-1]['snapshot']}.html")
+    assert not errors and rows[-1]["prediction"] in page.inner_text("h1")
+    page.locator("a", has_text="live forecast").or_(page.locator("a", has_text="in its chapter")).first.click()
+    page.wait_for_load_state("networkidle")
+    assert page.locator(f"#{rows[-1]['prediction'].lower()}").count() == 1
     page.close()
+
+
+def test_the_feed_and_downloads_parse():
+    import csv
+    import json
+
+    import feedparser
+
+    feed = feedparser.parse((HTML / "feed.xml").read_bytes())
+    assert not feed.bozo, feed.bozo_exception
+    assert feed.entries and all(e.link for e in feed.entries)
+    for entry in feed.entries:
+        target = entry.link.split("#")[0]
+        assert (HTML / target).exists(), entry.link
+    downloads = HTML / "downloads"
+    everything = json.loads((downloads / "forecasts.json").read_text())
+    ids = [p["id"] for p in everything["predictions"]]
+    assert [r["id"] for r in csv.DictReader((downloads / "forecasts.csv").open())] == ids
+    for pid in ids:
+        assert (downloads / f"{pid}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert "<svg" in (downloads / f"{pid}.svg").read_text()[:500]
+        assert json.loads((downloads / f"{pid}-history.json").read_text())
+        assert list(csv.DictReader((downloads / f"{pid}-history.csv").open()))

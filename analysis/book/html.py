@@ -187,7 +187,7 @@ def priors_table(predictions: list, records: dict[str, dict]) -> str:
             '<th>reference class and base rate</th></tr></thead><tbody>' + "".join(rows) + "</tbody></table>")
 
 
-def scenarios_table(priced: list[dict], correlation: float, justification: str) -> str:
+def scenarios_table(priced: list[dict], correlation: float, justification: str, shared: list[str] = ()) -> str:
     rows = []
     for item in priced:
         sc = item["scenario"]
@@ -197,9 +197,11 @@ def scenarios_table(priced: list[dict], correlation: float, justification: str) 
         rows.append(f'<tr><td><strong>{esc(sc.name)}</strong><br>{esc(sc.description)}</td><td>{outcomes}</td>'
                     f'<td>{pct(item["probability"])}<br><small>independent: {pct(item["independent"])}</small></td>'
                     f'<td><ul>{signposts}</ul></td></tr>')
-    assumption = ("The outcomes are simulated as independent."
-                  if correlation == 0 else
-                  f"The outcomes are simulated jointly with a one-factor Gaussian copula, correlation {correlation:g}.")
+    others = ("independent." if correlation == 0 else
+              f"drawn with a one-factor Gaussian copula, correlation {correlation:g}.")
+    assumption = (f"{', '.join(shared)} share one model and are drawn together from its posterior; the other "
+                  f"questions are {others.replace('independent.', 'independent of them and of each other.')}"
+                  if shared else f"The outcomes are {others}")
     return (f'<p class="scenario-assumption">{esc(assumption)} {esc(justification)}</p>'
             '<table class="scenario-table"><thead><tr><th>scenario</th><th>defined as</th><th>probability</th>'
             '<th>signposts</th></tr></thead><tbody>' + "".join(rows) + "</tbody></table>")

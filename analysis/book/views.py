@@ -4,6 +4,7 @@ the pages: it is in the library, where the tests reach it."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 from functools import cached_property
@@ -18,7 +19,8 @@ from analysis.contract.layout import Layout
 from analysis.data.dataset import load_valid
 from analysis.forecast import scoring
 from analysis.forecast.current import require_current
-from analysis.forecast.scenarios import price
+from analysis.contract.provenance import seed_from
+from analysis.forecast.scenarios import joint_draws, price
 from analysis.stores import ledger, updates
 from analysis.stores.versions import history_of, text_at
 
@@ -165,6 +167,9 @@ class Book:
         return scoring.scoreboard(list(self.records.values()))
 
 
+SCENARIO_DRAWS = 20_000
+
+
 class Chapter:
     """One chapter's predictions, evidence and scenarios."""
 
@@ -228,8 +233,14 @@ class Chapter:
                                          {self.slug: self.book.chapter_title(self.slug)}, [self.slug], local=True))
 
     def scenarios(self) -> HTML:
+        """Scenarios priced jointly: questions on one model from its posterior, the rest by the copula."""
         chapter = self.book.data.scenarios.get(self.slug)
         if chapter is None:
             return HTML("")
-        probabilities = {pid: self.book.records[pid].probability for s in chapter.scenarios for pid in s.outcomes}
-        return HTML(html.scenarios_table(price(chapter, probabilities), chapter.correlation, chapter.justification))
+        ids = sorted({pid for s in chapter.scenarios for pid in s.outcomes})
+        probabilities = {pid: self.book.records[pid].probability for pid in ids}
+        as_of = dt.date.fromisoformat(self.book.current.as_of)
+        shared = joint_draws([self.book.data.predictions[pid] for pid in ids], self.book.data, as_of, SCENARIO_DRAWS,
+                             seed_from(["scenarios", self.slug, self.book.current.inputs_sha256]))
+        priced = price(chapter, probabilities, draws=SCENARIO_DRAWS, joint_draws=shared)
+        return HTML(html.scenarios_table(priced, chapter.correlation, chapter.justification, sorted(shared)))

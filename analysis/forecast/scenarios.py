@@ -26,10 +26,17 @@ def simulate(probabilities: dict[str, float], correlation: float, draws: int, rn
     return {pid: outcomes[:, j] for j, pid in enumerate(ids)}
 
 
-def price(chapter: ChapterScenarios, probabilities: dict[str, float], draws: int = 200_000) -> list[dict]:
-    """Each scenario's probability and MCSE from one joint simulation (seeded by the chapter name)."""
+def price(chapter: ChapterScenarios, probabilities: dict[str, float], draws: int = 200_000,
+          joint_draws: dict[str, np.ndarray] | None = None) -> list[dict]:
+    """Each scenario's probability and MCSE from one joint simulation (seeded by the chapter name).
+
+    ``joint_draws`` holds outcome draws of questions that share a model, taken together from that model's
+    posterior; the other questions are drawn with the chapter's copula, independently of those."""
     seed = int(hashlib.sha256(chapter.chapter.encode()).hexdigest()[:8], 16)
-    joint = simulate(probabilities, chapter.correlation, draws, np.random.default_rng(seed))
+    rng = np.random.default_rng(seed)
+    shared = {pid: np.resize(np.asarray(d, dtype=bool), draws) for pid, d in (joint_draws or {}).items()}
+    rest = {pid: p for pid, p in probabilities.items() if pid not in shared}
+    joint = {**simulate(rest, chapter.correlation, draws, rng), **shared}
     out = []
     for scenario in chapter.scenarios:
         hit = np.ones(draws, dtype=bool)
@@ -40,4 +47,22 @@ def price(chapter: ChapterScenarios, probabilities: dict[str, float], draws: int
                     "independent": float(np.prod([probabilities[k] if v else 1 - probabilities[k]
                                                   for k, v in scenario.outcomes.items()])),
                     "scenario": scenario})
+    return out
+
+
+def joint_draws(predictions: list, data, as_of, draws: int, seed: int) -> dict[str, np.ndarray]:
+    """Outcome draws for the questions that share a model (same family joint key, two or more of them),
+    taken together from that model's posterior. Questions alone on their model are left out."""
+    from analysis.models import FAMILIES
+
+    groups: dict[tuple, list] = {}
+    for p in predictions:
+        key = FAMILIES[p.model.family].joint_key(p)
+        if key is not None:
+            groups.setdefault(key, []).append(p)
+    rng = np.random.default_rng(seed)
+    out: dict[str, np.ndarray] = {}
+    for members in groups.values():
+        if len(members) > 1:
+            out.update(FAMILIES[members[0].model.family].simulate(members, data, as_of, draws, rng))
     return out

@@ -86,6 +86,14 @@ class FamilyBase:
         """Structural alternatives for the model range: {label: (prior, settings)}."""
         return {}
 
+    def joint_key(self, prediction) -> tuple | None:
+        """Predictions with the same key share one posterior, so their outcomes can be drawn together."""
+        return None
+
+    def simulate(self, predictions: list, data, as_of, n: int, rng) -> dict:
+        """Joint outcome draws {prediction id: bool array of length n} for predictions sharing a joint key."""
+        raise NotImplementedError(f"{self.name} has no joint simulation")
+
     def __repr__(self) -> str:
         return f"<family {self.name}>"
 

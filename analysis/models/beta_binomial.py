@@ -122,6 +122,31 @@ def pymc_model(inputs: dict, prior: dict):
     return model
 
 
+def simulate_outcomes(predictions, data, as_of, n: int, rng) -> dict:
+    """Outcomes of several questions on one stream of units, drawn together: per posterior draw, the units
+    that arrive after the as-of date (times and successes), then each question's own count."""
+    first = predictions[0]
+    inputs = {p.id: prepare(p, data.rows_for(p.id, as_of), as_of) for p in predictions}
+    a, b = posterior(inputs[first.id], first.model.prior)
+    ra, rb = rate_posterior(inputs[first.id], first.model.prior)
+    share, rate = rng.beta(a, b, n), rng.gamma(ra, 1 / rb, n)
+    horizon = max(i["horizon"] + base.years(as_of, max(as_of, p.model.settings["count_from"]))
+                  for p, i in ((p, inputs[p.id]) for p in predictions))
+    counts = rng.poisson(rate * horizon)
+    out = {p.id: np.zeros(n, dtype=bool) for p in predictions}
+    for j in range(n):
+        times = np.sort(rng.uniform(0, horizon, counts[j]))
+        success = rng.uniform(size=counts[j]) < share[j]
+        for p in predictions:
+            i = inputs[p.id]
+            start = base.years(as_of, max(as_of, p.model.settings["count_from"]))
+            mine = success[(times >= start) & (times <= start + i["horizon"])]
+            if i["max_units"] is not None:
+                mine = mine[: max(i["max_units"] - i["units_so_far"], 0)]
+            out[p.id][j] = i["successes_so_far"] + mine.sum() >= i["min_successes"]
+    return out
+
+
 class BetaBinomial(FamilyBase):
     name = "beta_binomial"
     version = 2
@@ -165,6 +190,16 @@ class BetaBinomial(FamilyBase):
 
     def scale_prior(self, prior, factor):
         return base.scale_gamma_like(base.scale_gamma_like(prior, factor), factor, ("rate_alpha", "rate_beta"))
+
+    def joint_key(self, prediction):
+        from analysis.contract.provenance import digest
+
+        s = prediction.model.settings
+        shared = {k: s.get(k) for k in ("event", "arrivals_from", "record_until")}
+        return (self.name, digest({"settings": shared, "prior": prediction.model.prior}))
+
+    def simulate(self, predictions, data, as_of, n, rng):
+        return simulate_outcomes(predictions, data, as_of, n, rng)
 
     def alternatives(self, prediction):
         s, prior = dict(prediction.model.settings), prediction.model.prior

@@ -224,6 +224,60 @@ def pymc_model(c: dict, prior: dict):
     return model
 
 
+def posterior_draws(c: dict, prior: dict, n: int, rng, sampler) -> dict:
+    """n posterior draws of the cohort's parameters (exact Gamma draws when there is no structure)."""
+    if not _structured(c):
+        a, b = posterior(c, prior)
+        return {"rate": rng.gamma(a, 1 / b, n)}
+    draws, _ = sample(c, prior, sampler=sampler, label="joint outcomes")
+    pick = rng.integers(0, len(draws["rate"]), n)
+    return {k: np.asarray(v)[pick] for k, v in draws.items()}
+
+
+def simulate_outcomes(predictions, data, as_of, n: int, rng) -> dict:
+    """Outcomes of several questions on one cohort, drawn together: per posterior draw, each tracked unit's
+    time to the event (its lab's frailty shared), then each question's count in its own window."""
+    from analysis.models.protocol import SamplerSettings
+
+    first = predictions[0]
+    rows = data.rows_for(first.id, as_of)
+    inputs = prepare(first, rows, as_of, data)
+    c = inputs["cohort"]
+    questions = {p.id: question(p, data.rows_for(p.id, as_of), as_of, data, c["groups"], c["tiers"])
+                 for p in predictions}
+    units: dict[str, tuple[int, int]] = {}
+    for q in questions.values():
+        units.update({name: (g, t) for name, g, t in zip(q["at_risk"], q["group_index"], q["tier_index"])})
+    names = sorted(units)
+    draws = posterior_draws(c, first.model.prior, n, rng, SamplerSettings())
+    rate = np.repeat(np.asarray(draws["rate"], float)[:, None], len(names), axis=1)
+    if c["pooled_tiers"]:
+        effect = np.asarray(draws["tier_effect"]).reshape(n, -1)
+        for j, name in enumerate(names):
+            if units[name][1] >= 0:
+                rate[:, j] *= np.exp(effect[:, units[name][1]])
+    if c["frailty"]:
+        r = 1.0 / np.asarray(draws["theta"], float)
+        events, exposure = np.asarray(c["events"], float), np.asarray(c["exposure"], float)
+        frailty: dict[int, np.ndarray] = {}
+        for j, name in enumerate(names):
+            group = units[name][0]
+            if group < 0:
+                z = rng.gamma(r, 1.0 / r)
+            elif group in frailty:
+                z = frailty[group]
+            else:  # one draw per lab, shared by its founders
+                z = frailty[group] = rng.gamma(r + events[group], 1.0 / (r + rate[:, j] * exposure[group]))
+            rate[:, j] *= z
+    times = rng.exponential(1.0 / rate)  # years after the as-of date
+    out = {}
+    for pid, q in questions.items():
+        cols = [names.index(u) for u in q["at_risk"]]
+        hits = ((times[:, cols] >= q["from"]) & (times[:, cols] <= q["to"])).sum(axis=1) if cols else np.zeros(n)
+        out[pid] = hits >= q["need"]
+    return out
+
+
 class Survival(FamilyBase):
     name = "survival"
     version = 2
@@ -310,6 +364,14 @@ class Survival(FamilyBase):
     def context_digest(self, prediction, data):
         roster = data.rosters.get(prediction.model.settings["roster"])
         return digest([e.__dict__ for e in roster.entries]) if roster else None
+
+    def joint_key(self, prediction):
+        s = prediction.model.settings
+        shared = {k: v for k, v in s.items() if k not in ("tracked", "count_from", "min_events")}
+        return (self.name, digest({"settings": shared, "prior": prediction.model.prior}))
+
+    def simulate(self, predictions, data, as_of, n, rng):
+        return simulate_outcomes(predictions, data, as_of, n, rng)
 
     def alternatives(self, prediction):
         s, prior = dict(prediction.model.settings), prediction.model.prior
