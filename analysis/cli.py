@@ -209,8 +209,11 @@ def update(
     from analysis.commands.update import run_update
     from analysis.stores import ledger
 
+    from analysis.stores import updates
+
     when = _as_of(as_of, data)
     previous = ledger.latest_by_prediction(ledger.read_ledger(data))
+    notes = updates.read_notes(data)
     result = run_update(data, as_of=when, jobs=jobs, use_cache=not no_cache, force=no_cache)
     if result.skipped:
         typer.echo(f"forecasts are up to date as of {when} (no data, model code or package version changed)")
@@ -218,7 +221,7 @@ def update(
         typer.echo(f"updated {len(result.records)} forecasts as of {when} ({len(result.refit)} refitted); "
                    f"{len(result.written)} new ledger rows")
     if movers is not None:
-        moved = find_movers(result, previous, movers)
+        moved = find_movers(result, previous, movers, notes)
         for m in moved:
             typer.echo(f"{m['id']}: {m['from']:.3f} -> {m['to']:.3f} ({m['delta']:+.3f}); evidence: "
                        + (", ".join(m["evidence"]) or "none (time, model or prior change)"))

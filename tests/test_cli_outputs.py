@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
@@ -10,11 +11,14 @@ from analysis.stores import ledger
 from conftest import snapshot
 
 
+AS_OF = dt.date(2026, 11, 29)
+
+
 @pytest.fixture
 def updated(data_dir):
     from analysis.commands.update import run_update
 
-    run_update(data_dir, progress=False)
+    run_update(data_dir, as_of=AS_OF, progress=False)
     return data_dir
 
 
@@ -25,7 +29,8 @@ def test_resolve_records_outcome_freezes_forecast_and_scores_it(run_cli, updated
     assert b"TST-4,yes,2026-11-20,Fixture Press,It happened" in (updated / "resolutions.csv").read_bytes()
     from analysis.commands.update import run_update
 
-    run_update(updated, progress=False)
+    result = run_update(updated, as_of=AS_OF, progress=False)
+    assert [n["cause"] for n in result.notes if n["snapshot"].startswith("TST-4@")] == ["resolution"]
     out = {p["id"]: p for p in json.loads(run_cli("export", "--data", str(updated)).out)["predictions"]}
     assert out["TST-4"]["status"] == "resolved" and out["TST-4"]["resolution"]["outcome"] == "yes"
     assert out["TST-4"]["as_of"] == "2026-11-19"  # the forecast stops the day before the outcome
@@ -34,8 +39,9 @@ def test_resolve_records_outcome_freezes_forecast_and_scores_it(run_cli, updated
     # a later row cannot change a resolved prediction's forecast, so no new ledger row for it
     rows_before = [r for r in ledger.read_ledger(updated) if r["prediction"] == "TST-4"]
     run_cli("add-evidence", "TST-4", "--observed-on", "2026-11-25", "--summary", "After the outcome.", "--publisher",
-            "P", "--title", "T", "--source-date", "2026-11-25", "--lr", "5", "--reason", "late", "--data", str(updated))
-    run_update(updated, progress=False)
+            "P", "--title", "T", "--source-date", "2026-11-25", "--source-kind", "primary", "--stance", "for",
+            "--lr", "5", "--reason", "late", "--data", str(updated))
+    run_update(updated, as_of=AS_OF, progress=False)
     assert [r for r in ledger.read_ledger(updated) if r["prediction"] == "TST-4"] == rows_before
 
 
@@ -52,14 +58,16 @@ def test_resolve_rejects_bad_input(run_cli, data_dir, args, needle):
 
 
 def test_cite_is_pinned_to_a_snapshot_in_every_format(run_cli, updated):
-    row = ledger.resolve_snapshot(updated, "TST-2@2026-11-01")
+    row = ledger.resolve_snapshot(updated, "TST-2@2026-11-29")
+    p = f"{float(row['probability']):.2f}"
     md = run_cli("cite", "TST-2", "--format", "markdown", "--data", str(updated))
-    assert md.code == 0 and "TST-2@2026-11-01" in md.out and f"{float(row['probability']):.2f}" in md.out
-    assert "question version 1" in md.out and "book/sample.html#tst-2" in md.out
+    assert md.code == 0 and f"TST-2 (P = {p} as of 2026-11-29)" in md.out and "snapshot TST-2@2026-11-29" in md.out
+    assert "question version 1" in md.out and "snapshots/TST-2@2026-11-29.html" in md.out
     bib = run_cli("cite", "TST-2", "--format", "bibtex", "--data", str(updated)).out
-    assert bib.startswith("@misc{tst-2-2026-11-01,") and "url = {book/sample.html#tst-2}" in bib
+    assert bib.startswith("@misc{tst-2-2026-11-29,") and "url = {snapshots/TST-2@2026-11-29.html}" in bib
     csl = json.loads(run_cli("cite", "TST-2", "--format", "csl-json", "--data", str(updated)).out)
-    assert csl[0]["id"] == "TST-2@2026-11-01" and csl[0]["issued"]["date-parts"] == [[2026, 11, 1]]
+    assert csl[0]["id"] == "TST-2@2026-11-29" and csl[0]["issued"]["date-parts"] == [[2026, 11, 29]]
+    assert csl[0]["title"].startswith(f"TST-2 (P = {p} as of 2026-11-29): ")
     early = run_cli("cite", "TST-2", "--as-of", "2026-10-01", "--data", str(updated))
     assert early.code == 1 and "no snapshot of TST-2 on or before 2026-10-01" in early.err
 
@@ -83,9 +91,29 @@ def test_export_csv_has_the_same_predictions(run_cli, updated):
 
 def test_movers_lists_moves_with_the_evidence_behind_them(run_cli, updated):
     run_cli("add-evidence", "TST-4", "--observed-on", "2026-11-10", "--summary", "Strong signpost.", "--publisher",
-            "P", "--title", "T", "--source-date", "2026-11-10", "--lr", "6", "--reason", "diagnostic",
-            "--logged-on", "2026-11-29", "--data", str(updated))
-    result = run_cli("update", "--data", str(updated), "--movers", "0.05")
+            "P", "--title", "T", "--source-date", "2026-11-10", "--source-kind", "primary", "--stance", "for",
+            "--lr", "6", "--reason", "diagnostic", "--logged-on", "2026-11-29", "--data", str(updated))
+    result = run_cli("update", "--as-of", "2026-11-29", "--data", str(updated), "--movers", "0.05")
     assert result.code == 0, result.err
     assert "TST-4:" in result.out and "evidence: TST-E010" in result.out
     assert "TST-1:" not in result.out
+
+
+def test_preview_shows_the_move_writes_nothing_and_matches_update(run_cli, updated):
+    from conftest import snapshot
+
+    before = snapshot(updated)
+    args = ["TST-4", "--observed-on", "2026-11-10", "--summary", "A signpost.", "--publisher", "P", "--title", "T",
+            "--source-date", "2026-11-10", "--source-kind", "primary", "--stance", "for", "--lr", "3",
+            "--reason", "diagnostic", "--logged-on", "2026-11-29", "--data", str(updated)]
+    preview = run_cli("add-evidence", *args, "--preview", "--as-of", "2026-11-29")
+    assert preview.code == 0, preview.err
+    assert snapshot(updated) == before and "nothing was written" in preview.out
+    line = next(l for l in preview.out.splitlines() if l.startswith("TST-4:"))
+    after = float(line.split("->")[1].split()[0])
+    assert float(line.split(":")[1].split("->")[0]) < after
+    assert run_cli("add-evidence", *args).code == 0
+    from analysis.commands.update import run_update
+
+    published = run_update(updated, as_of=AS_OF, progress=False).records["TST-4"].probability
+    assert f"{published:.3f}" == f"{after:.3f}"

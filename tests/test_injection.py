@@ -40,8 +40,12 @@ def test_fragments_escape_every_payload():
     for dangerous in ("<script", "<img", "<svg", "href=\"javascript:"):  # as text ("&lt;img") they are harmless
         assert dangerous not in html
     assert "&lt;script&gt;" in html
-    record = {"id": "TST-1", "resolves_by": "2027-01-01", "history": [
-        {"as_of": "2026-01-01", "evidence_id": "TST-E900", "probability": 0.5, "move": 0.1}], "resolution": None}
+    from types import SimpleNamespace
+
+    from analysis.forecast.record import Step
+
+    record = SimpleNamespace(id="TST-1", resolves_by="2027-01-01", resolution=None,
+                             history=(Step("2026-01-01", "TST-E900", 0.5, 0.1, 0.5, 0.4, 0.6),))
     embedded = charts.embed_html(charts.history_chart(record, rows), "chart-x")
     assert embedded.count("<script") == 1 and "</script><script>" not in embedded.split("</script>", 1)[1]
     assert "\\u003c/script\\u003e" in embedded
@@ -69,10 +73,10 @@ def test_payloads_render_as_text_in_a_built_book(tmp_path):
         (shutil.copytree if (REPO / name).is_dir() else shutil.copy)(REPO / name, repo / name)
     (repo / "_toc.yml").write_text("format: jb-book\nroot: book/intro\nchapters:\n  - file: book/sample\n")
     (repo / "book" / "intro.md").write_text("# Injection test book\n")
-    header = (REPO / "book" / "dashboard.md").read_text().split("---\n")[1]
+    header = (REPO / "book" / "neo-labs.md").read_text().split("---\n")[1]
     cells = "\n".join(f"```{{code-cell}} ipython3\nchapter.card('TST-{i}')\n```\n" for i in range(1, 6))
     (repo / "book" / "sample.md").write_text(
-        f"---\n{header}---\n# Sample\n\n```{{code-cell}} ipython3\nfrom analysis.book import Book\n"
+        f"---\n{header}---\n# Sample\n\n```{{code-cell}} ipython3\nfrom analysis.book.views import Book\n"
         f"chapter = Book().chapter('sample')\nchapter.evidence()\n```\n\n{cells}\n"
         "See {cite}`tst-e010`.\n\n## Sources\n\n```{bibliography}\n:filter: docname in docnames\n```\n")
     # Markup in a question, and in every free-text field of new evidence rows.
@@ -83,14 +87,15 @@ def test_payloads_render_as_text_in_a_built_book(tmp_path):
     env = {"FORECAST_TODAY": "2026-11-29"}
     bad_url = run(repo, "forecast", "add-evidence", "TST-4", "--observed-on", "2026-01-02", "--summary", "x",
                   "--publisher", "p", "--title", "t", "--source-date", "2026-01-02", "--lr", "1", "--reason", "r",
-                  "--url", "javascript:alert(1)", env=env)
+                  "--source-kind", "primary", "--stance", "for", "--url", "javascript:alert(1)", env=env)
     assert bad_url.returncode == 1 and "not an http(s) URL" in bad_url.stderr
     for i, payload in enumerate(PAYLOADS):
         added = run(repo, "forecast", "add-evidence", "TST-4", "--observed-on", f"2026-01-{i + 2:02d}",
                     "--summary", payload, "--publisher", payload, "--title", payload, "--source-date",
-                    f"2026-01-{i + 2:02d}", "--lr", "1.1", "--reason", payload, env=env)
+                    f"2026-01-{i + 2:02d}", "--lr", "1.1", "--reason", payload, "--source-kind", "repost",
+                    "--note", payload, "--stance", "for", env=env)
         assert added.returncode == 0, added.stderr
-    for command in (("forecast", "update"), ("forecast", "prepare-book"),
+    for command in (("forecast", "update", "--as-of", "2026-11-29"), ("forecast", "prepare-book"),
                     ("jupyter-book", "build", ".", "-W", "-n", "--keep-going")):
         done = run(repo, *command, env=env)
         assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]

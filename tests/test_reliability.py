@@ -4,6 +4,7 @@ rows, and exports are byte-identical across clean runs."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import os
@@ -30,7 +31,7 @@ def evidence_ids(data_dir: Path) -> list[str]:
 def add_command(data_dir: Path, n: int) -> list[str]:
     return [str(BIN / "forecast"), "add-evidence", "TST-2", "--observed-on", "2026-01-10", "--summary",
             f"Crash-test row {n}.", "--publisher", "Fixture Press", "--title", f"Row {n}", "--source-date",
-            "2026-01-10", "--event", "case", "--data", str(data_dir)]
+            "2026-01-10", "--source-kind", "primary", "--stance", "for", "--event", "case", "--data", str(data_dir)]
 
 
 def test_sigkill_never_leaves_a_partial_row(data_dir):
@@ -63,7 +64,7 @@ from analysis.commands.add import add_evidence
 for i in range(50):
     add_evidence(sys.argv[1], ["TST-2"], {"observed_on": "2026-01-10", "summary": f"writer {sys.argv[2]} row {i}",
         "source_publisher": "Fixture Press", "source_title": "Concurrent", "source_date": "2026-01-10",
-        "logged_on": "2026-11-29", "stance": "for", "event": "case"})
+        "logged_on": "2026-11-29", "stance": "for", "event": "case", "source_kind": "primary"})
 """
 
 
@@ -85,13 +86,19 @@ add_resolution(sys.argv[1], {"prediction": sys.argv[2], "outcome": "no", "resolv
 """
 
 LEDGER_WRITER = """
-import datetime as dt, sys
+import sys
+from analysis.files.storage import locked
 from analysis.stores import ledger
 for i in range(25):
-    record = {"id": f"TST-{sys.argv[2]}", "version": 1, "as_of": f"2026-{1 + i % 12:02d}-{1 + i // 12:02d}",
-              "probability": 0.01 * i, "probability_mcse": 0.0, "evidence_count": i, "evidence_sha256": str(i),
-              "quantity": {"name": "q", "median": 0.5, "lo90": 0.1, "hi90": 0.9}, "model": {"family": "test"}}
-    ledger.append(sys.argv[1], [record], {"python": "x"}, dt.datetime(2026, 11, 29, tzinfo=dt.timezone.utc))
+    with locked(sys.argv[1]):  # as `forecast update` does: allocate the id and append under one lock
+        taken = {r["snapshot"] for r in ledger.read_ledger(sys.argv[1])}
+        pid = f"TST-{sys.argv[2]}"
+        as_of = f"2026-{1 + i % 12:02d}-01"
+        row = {"snapshot": ledger.snapshot_id(taken, pid, as_of), "prediction": pid, "version": 1, "as_of": as_of,
+               "probability": f"{0.01 * i:.6f}", "mcse": "0", "quantity": "q", "median": "0.5", "lo90": "0.1",
+               "hi90": "0.9", "evidence_count": i, "evidence_sha256": str(i), "family": "test", "versions": "{}",
+               "created_at": "2026-11-29T00:00:00Z"}
+        ledger.append_rows(sys.argv[1], [row])
 """
 
 
@@ -123,8 +130,8 @@ def test_two_clean_runs_export_identical_json(tmp_path):
     import shutil
 
     from analysis.commands.export import export_text
-    from analysis.families import base
     from analysis.commands.update import run_update
+    from analysis.models import base
     from conftest import FIXTURE
 
     outputs = []
@@ -132,7 +139,7 @@ def test_two_clean_runs_export_identical_json(tmp_path):
         root = tmp_path / name / "data"
         shutil.copytree(FIXTURE, root)
         base.clear_compiled()  # as a fresh process would
-        run_update(root, use_cache=False, progress=False)
+        run_update(root, as_of=dt.date(2026, 11, 29), use_cache=False, progress=False)
         payload = json.loads(export_text(root, "json"))
         payload.pop("generated_at")
         outputs.append(json.dumps(payload, sort_keys=True))

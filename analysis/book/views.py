@@ -241,6 +241,6 @@ class Chapter:
         probabilities = {pid: self.book.records[pid].probability for pid in ids}
         as_of = dt.date.fromisoformat(self.book.current.as_of)
         shared = joint_draws([self.book.data.predictions[pid] for pid in ids], self.book.data, as_of, SCENARIO_DRAWS,
-                             seed_from(["scenarios", self.slug, self.book.current.inputs_sha256]))
+                             seed_from(["scenarios", self.slug, *(self.book.records[pid].key for pid in ids)]))
         priced = price(chapter, probabilities, draws=SCENARIO_DRAWS, joint_draws=shared)
         return HTML(html.scenarios_table(priced, chapter.correlation, chapter.justification, sorted(shared)))

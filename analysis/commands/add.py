@@ -42,7 +42,7 @@ def evidence_row(data: Dataset, prediction_ids: list[str], fields: dict) -> dict
 
 def add_evidence(root: Path, prediction_ids: list[str], fields: dict) -> str:
     """Append one row for ``prediction_ids``; return its new id. Files are untouched on any error."""
-    root = Path(root)
+    root = Path(root).absolute()
     check_url(fields.get("source_url", ""))
     with locked(root):
         data = load(root)
@@ -112,7 +112,7 @@ def preview(root: Path, prediction_ids: list[str], fields: dict, as_of) -> list[
     from analysis.forecast import engine
     from analysis.models.protocol import SamplerSettings
 
-    root = Path(root)
+    root = Path(root).absolute()
     data = load(root)
     data.raise_for_problems()
     row = evidence_row(data, prediction_ids, fields)

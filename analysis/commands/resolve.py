@@ -13,7 +13,7 @@ from analysis.files.storage import locked
 
 
 def add_resolution(root: Path, fields: dict) -> None:
-    root = Path(root)
+    root = Path(root).absolute()
     check_url(fields.get("source_url", ""))
     with locked(root):
         data = load(root)

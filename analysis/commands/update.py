@@ -219,8 +219,10 @@ class _progress:
         return False
 
 
-def movers(result: UpdateResult, previous: dict[str, dict], threshold: float) -> list[dict]:
-    """Predictions whose probability moved more than ``threshold`` since their previous ledger row."""
+def movers(result: UpdateResult, previous: dict[str, dict], threshold: float, notes: dict[str, dict] | None = None
+           ) -> list[dict]:
+    """Predictions whose probability moved more than ``threshold`` since their previous ledger row, with the
+    evidence rows that are new since then (by the previous snapshot's note, or by date without one)."""
     out = []
     for pid, record in sorted(result.records.items()):
         before = previous.get(pid)
@@ -228,7 +230,11 @@ def movers(result: UpdateResult, previous: dict[str, dict], threshold: float) ->
             continue
         delta = record.probability - float(before["probability"])
         if abs(delta) > threshold:
-            behind_it = [h.evidence_id for h in record.history if h.as_of > before["as_of"] and h.evidence_id]
+            note = (notes or {}).get(before["snapshot"])
+            if note is not None:
+                behind_it = sorted(set(record.evidence_ids) - set(note["evidence_ids"].split(";")))
+            else:
+                behind_it = [h.evidence_id for h in record.history if h.as_of > before["as_of"] and h.evidence_id]
             out.append({"id": pid, "from": float(before["probability"]), "to": record.probability, "delta": delta,
                         "evidence": behind_it})
     return out
