@@ -6,9 +6,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATA ?= data
 JOBS ?= 2
+# The as-of date of the forecasts: `today` for an analyst adding evidence; `recorded` (the last committed
+# update's date) for CI and publishing, which must reproduce the committed ledger and add nothing to it.
+AS_OF ?= today
 export PYTHONHASHSEED := 0
 
-.PHONY: setup validate update book html test test-fast bench publish clean browser
+.PHONY: setup validate update check backtest book html test test-fast bench publish clean browser
 
 setup: $(STAMP)
 
@@ -23,16 +26,23 @@ validate: setup
 	$(BIN)/forecast validate --data $(DATA)
 
 update: validate
-	$(BIN)/forecast update --data $(DATA) --jobs $(JOBS)
+	$(BIN)/forecast update --data $(DATA) --as-of $(AS_OF) --jobs $(JOBS)
+
+# Fails when the ledger is behind the data (run `make book` and commit data/).
+check: setup
+	$(BIN)/forecast update --check --data $(DATA)
+
+backtest: update
+	$(BIN)/forecast backtest --data $(DATA) --jobs $(JOBS)
 
 # The HTML is rebuilt only when a page, the data, the forecasts, the library or the config changed
 # (a recursive make re-reads the timestamps that `update` may just have changed).
 BOOK_SOURCES = $(shell find book data analysis _static -type f \( -name '*.md' -o -name '*.yaml' -o -name '*.csv' \
-                 -o -name '*.json' -o -name '*.py' -o -name '*.css' -o -name '*.svg' \) 2>/dev/null) \
-               _config.yml _toc.yml $(wildcard _build/generated/forecasts.json)
+                 -o -name '*.json' -o -name '*.py' -o -name '*.css' -o -name '*.js' -o -name '*.svg' \) 2>/dev/null) \
+               _config.yml _toc.yml $(wildcard _build/generated/forecasts.json _build/generated/backtest.json)
 HTML_STAMP := _build/html/.built
 
-book: update
+book: backtest
 	@$(MAKE) --no-print-directory html
 
 html: $(HTML_STAMP)
@@ -46,7 +56,7 @@ $(HTML_STAMP): $(BOOK_SOURCES)
 browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
-# The browser and stale-page tests read the built book, so the (incremental) build comes first.
+# The browser, client and stale-page tests read the built book, so the (incremental) build comes first.
 test: book browser
 	$(BIN)/python -m pytest -q -m "not slow"
 
@@ -57,7 +67,8 @@ bench: setup
 	$(BIN)/python -m pytest -q -m slow
 	$(BIN)/python bench/run.py
 
-publish: book
+publish: check
+	@$(MAKE) --no-print-directory book AS_OF=recorded
 	$(BIN)/ghp-import -n -p -f _build/html
 
 clean:

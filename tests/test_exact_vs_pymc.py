@@ -123,6 +123,38 @@ def test_likelihood_ratio_quadrature_matches_simulation():
     assert abs(likelihood_ratio.fit(inputs, prior).probability - simulated) < 0.002
 
 
+TREND = {"t": [-1.2, -0.9, -0.7, -0.4, -0.2, 0.0, 0.3], "y": [1.6, 1.5, 1.1, 1.0, 0.6, 0.5, 0.1], "target": 1.0,
+         "threshold": 0.4, "direction": "below", "drift_scale": 0.5, "noise_scale": 0.1}
+TREND_PRIOR = {"intercept_mu": 0.5, "intercept_sigma": 0.8, "slope_mu": -0.5, "slope_sigma": 0.8}
+
+
+def test_trend_grid_posterior_matches_pymc_and_the_forecast_matches_simulation():
+    """The trend family integrates its two noise scales on a grid; PyMC samples the same model."""
+    from analysis.models import logistic_trend
+
+    post = pymc_draws(logistic_trend.pymc_model(TREND, TREND_PRIOR), "sigma_slope")
+    grid = logistic_trend.posterior_grid(TREND, TREND_PRIOR)
+    for name, axis, values in (("sigma_slope", 1, grid["slopes"]), ("sigma_obs", 0, grid["noises"])):
+        marginal = grid["weights"].sum(axis=axis)
+        sampled = post[name]
+        mean_mcse = float(az.mcse(sampled.to_dataset(name="x"), method="mean")["x"])
+        assert abs(float(sampled.mean()) - float((marginal * values).sum())) <= 3 * mean_mcse + 0.01, name
+    # P(YES) from PyMC's draws, by the Gaussian conditional written out here
+    slopes, noises = post["sigma_slope"].values.ravel(), post["sigma_obs"].values.ravel()
+    t = np.append(TREND["t"], TREND["target"])
+    mean = TREND_PRIOR["intercept_mu"] + TREND_PRIOR["slope_mu"] * t
+    below = []
+    for s_slope, s_obs in zip(slopes[::8], noises[::8]):
+        k = logistic_trend.covariance(t, (TREND_PRIOR["intercept_sigma"], TREND_PRIOR["slope_sigma"]), s_slope)
+        k_oo = k[:-1, :-1] + s_obs**2 * np.eye(len(t) - 1)
+        w = np.linalg.solve(k_oo, k[-1, :-1])
+        m = mean[-1] + w @ (np.asarray(TREND["y"]) - mean[:-1])
+        v = k[-1, -1] - k[-1, :-1] @ w + s_obs**2
+        below.append(stats.norm.cdf((logit(TREND["threshold"]) - m) / np.sqrt(v)))
+    exact = logistic_trend.fit(TREND, TREND_PRIOR, seed=1).probability
+    assert abs(exact - float(np.mean(below))) < 0.01, (exact, np.mean(below))
+
+
 def test_cross_check_can_fail():
     """A wrong 'exact' answer (the prior ignored) is caught by the same comparison."""
     prior = {"alpha": 2.0, "beta": 1.0}

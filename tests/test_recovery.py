@@ -52,23 +52,22 @@ PRIOR_TREND = {"intercept_mu": 0.5, "intercept_sigma": 0.5, "slope_mu": -0.3, "s
 
 def simulate_trend(rng, prior):
     """The model's own generative story: a straight line through t0 with the prior's intercept and slope,
-    plus integrated-Brownian slope noise and Brownian level noise from the first observation on, plus
-    measurement noise. Observed 8 times over two years; the truth is the share measured a year later."""
-    scales = {"drift_scale": 0.5, "level_scale": 0.1, "noise_scale": 0.1}
-    s_slope, s_level = abs(rng.normal(0, 0.5)), abs(rng.normal(0, 0.1))
+    plus integrated-Brownian slope noise from the first observation on, plus measurement noise. Observed 8
+    times over two years; the truth is the share measured a year later."""
+    scales = {"drift_scale": 0.5, "noise_scale": 0.1}
+    s_slope = abs(rng.normal(0, 0.5))
     s_obs = logistic_trend.NOISE_FLOOR + abs(rng.normal(0, 0.1))
     times = np.append(np.sort(rng.uniform(-2.0, 0.0, size=8)), 1.0)
     line = rng.normal(prior["intercept_mu"], prior["intercept_sigma"]) + \
         rng.normal(prior["slope_mu"], prior["slope_sigma"]) * times
-    drift = level = slope = 0.0
+    drift = slope = 0.0
     latent, previous = [], times[0]
     for t in times:
         gap = t - previous
-        a, b, c = rng.standard_normal(3)
+        a, b = rng.standard_normal(2)
         drift += slope * gap + s_slope * gap ** 1.5 * (a / 2 + b / (2 * np.sqrt(3)))
         slope += s_slope * np.sqrt(gap) * a
-        level += s_level * np.sqrt(gap) * c
-        latent.append(drift + level)
+        latent.append(drift)
         previous = t
     measured = line + np.asarray(latent) + s_obs * rng.standard_normal(times.size)
     inputs = {"t": times[:-1].tolist(), "y": measured[:-1].tolist(), "target": 1.0, "threshold": 0.5,

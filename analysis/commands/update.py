@@ -156,9 +156,11 @@ def run_update(root: Path, *, as_of: dt.date | None = None, jobs: int = 1, sampl
     with locked(root):
         versions.record_new_versions(root, data.predictions, today())
         snapshots, written, notes = _append_snapshots(root, records, now)
-        updates.append_update(root, {"as_of": as_of.isoformat(), "run_at": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                                     "inputs_sha256": inputs_digest(root), "predictions": len(records),
-                                     "refit": len(todo), "snapshots": len(written)})
+        digest_now, last = inputs_digest(root), updates.last_update(root)
+        if written or last is None or last["as_of"] != as_of.isoformat() or last["inputs_sha256"] != digest_now:
+            updates.append_update(root, {"as_of": as_of.isoformat(), "run_at": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                                         "inputs_sha256": digest_now, "predictions": len(records),
+                                         "refit": len(todo), "snapshots": len(written)})
         write_current(root, Current(as_of.isoformat(), now.strftime("%Y-%m-%dT%H:%M:%SZ"), inputs_digest(root),
                                     records, snapshots))
     return UpdateResult(as_of, records, tuple(p.id for p in todo), tuple(written), tuple(notes))

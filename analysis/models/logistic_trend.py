@@ -1,18 +1,19 @@
 """A share over time as a local-linear-trend state-space model on the logit scale.
 
-The logit of the share has a level and a slope that both wander: the slope is Brownian with diffusion
-``sigma_slope`` per year^(1/2), the level integrates it and adds its own Brownian noise ``sigma_level``,
-and each published figure adds measurement noise ``sigma_obs``. All three are learned from the data
-(half-normal priors of scale ``drift_scale``, ``level_scale`` and ``noise_scale``), so a trend bends only
-as much as the data say it does, and uncertainty grows with the distance extrapolated. The level and
+The logit of the share follows a smooth local-linear trend: its slope wanders as a Brownian motion with
+diffusion ``sigma_slope`` per year^(1/2) and the level integrates it, and each published figure adds
+measurement noise ``sigma_obs``. Both are learned from the data (half-normal priors of scale
+``drift_scale`` and ``noise_scale``), so a trend bends only as much as the data say it does, and
+uncertainty grows with the distance extrapolated. (A separate random walk on the level is left out: with
+a few figures a year it cannot be told apart from measurement noise, and sampling both mixes poorly.) The level and
 slope at ``t0`` have the prior's normal distributions. Time is the period a measurement describes
 (``observed_on``: the middle or end of the sampled period), and every data point is used.
 
-The states are integrated out exactly (the model is Gaussian on the logit scale, the Kalman-filter
-likelihood written as one multivariate normal), so the observed logits are an observed variable and
-predictive checks come for free. Question form: the share measured for the period ending
+The states are integrated out exactly (the model is Gaussian on the logit scale: the Kalman-filter
+likelihood is one multivariate normal), which leaves two unknowns, the noise scales. Their posterior is
+computed on a grid (quadrature), so the family needs no sampler and has no convergence to fail; a test
+checks it against PyMC sampling the same model. Question form: the share measured for the period ending
 ``measure_lag_days`` before resolves_by is above (or below) ``threshold``, measurement noise included.
-Sampled with NUTS from one compiled model per padded size.
 """
 
 from __future__ import annotations
@@ -20,12 +21,12 @@ from __future__ import annotations
 import numpy as np
 
 from analysis.models import base
-from analysis.models.base import FamilyBase, FitResult, Quantity, Setting, special, stats
+from analysis.models.base import Diagnostics, FamilyBase, FitResult, Quantity, Setting, special, stats
 
 PRIOR_KEYS = {"intercept_mu": "logit share at t0", "intercept_sigma": "its sd",
               "slope_mu": "logit change per year at t0", "slope_sigma": "its sd"}
-DEFAULTS = {"drift_scale": 0.5, "level_scale": 0.1, "noise_scale": 0.1, "measure_lag_days": 0}
-SCALES = ("drift_scale", "level_scale", "noise_scale")
+DEFAULTS = {"drift_scale": 0.5, "noise_scale": 0.1, "measure_lag_days": 0}
+SCALES = ("drift_scale", "noise_scale")
 QUANTITY = "share measured at the resolving period"
 EPS = 1e-3
 NOISE_FLOOR = 0.02  # logit units: about half a percentage point near a share of 0.75
@@ -56,89 +57,93 @@ def prepare(prediction, rows, as_of, data=None) -> dict:
             **{key: float(setting(s, key)) for key in SCALES}}
 
 
-def covariance(t, prior_sd, sigma_slope, sigma_level, xp=np):
+def covariance(t, prior_sd, sigma_slope, xp=np):
     """Covariance of the latent logit at times ``t`` (years from t0): the level's and slope's prior
-    spread at t0, integrated Brownian slope noise and Brownian level noise, both from the origin
-    ``min(0, t)`` on. Written for numpy and pytensor alike (``xp``)."""
+    spread at t0, and integrated Brownian slope noise from the origin ``min(0, t)`` on. Written for numpy
+    and pytensor alike (``xp``)."""
     intercept_sd, slope_sd = prior_sd
     origin = xp.minimum(xp.min(t), 0.0) if xp is not np else min(float(np.min(t)), 0.0)
     u = t - origin
     s, v = u[:, None], u[None, :]
     low, high = xp.minimum(s, v), xp.maximum(s, v)
     integrated = low**2 * high / 2 - low**3 / 6
-    return (intercept_sd**2 + slope_sd**2 * t[:, None] * t[None, :] + sigma_slope**2 * integrated
-            + sigma_level**2 * low)
+    return intercept_sd**2 + slope_sd**2 * t[:, None] * t[None, :] + sigma_slope**2 * integrated
 
 
-def _model(size: int):
-    import pymc as pm
-    import pytensor.tensor as pt
-
-    with pm.Model() as model:
-        prior = {name: pm.Data(name, 0.0) for name in PRIOR_KEYS}
-        scales = {name: pm.Data(name, DEFAULTS[name]) for name in SCALES}
-        t, y, w = pm.Data("t", np.zeros(size)), pm.Data("y", np.zeros(size)), pm.Data("w", np.zeros(size))
-        sigma_slope = pm.HalfNormal("sigma_slope", scales["drift_scale"])
-        sigma_level = pm.HalfNormal("sigma_level", scales["level_scale"])
-        # A figure is never exact (rounding, revisions, sources that disagree): a floor keeps the
-        # covariance well conditioned when published figures lie on a smooth curve.
-        sigma_obs = pm.Deterministic("sigma_obs", NOISE_FLOOR + pm.HalfNormal("sigma_obs_excess", scales["noise_scale"]))
-        real_t = pt.switch(w > 0, t, pt.max(t * w))  # padded times repeat a real one: harmless, masked below
-        cov = covariance(real_t, (prior["intercept_sigma"], prior["slope_sigma"]), sigma_slope, sigma_level, xp=pt)
-        mask = w[:, None] * w[None, :]
-        cov = mask * (cov + sigma_obs**2 * pt.eye(size)) + (1 - mask) * pt.eye(size)
-        mean = w * (prior["intercept_mu"] + prior["slope_mu"] * real_t)
-        pm.MvNormal("logit_share", mu=mean, cov=cov, observed=y)
-    return model
+GRID = 90  # log-spaced points per noise scale
 
 
-def sample(inputs, prior, *, seed, sampler, label):
-    """Posterior draws of the three noise scales (NUTS, compiled once per padded size)."""
-    n = len(inputs["t"])
-    size = base.bucket(max(n, 1), smallest=8)
-    compiled = base.compiled_model(("logistic_trend", size), lambda: _model(size))
-    data = {name: float(prior[name]) for name in PRIOR_KEYS}
-    data.update({name: inputs[name] for name in SCALES})
-    data.update({"t": base.pad(inputs["t"], size), "y": base.pad(inputs["y"], size), "w": base.pad(np.ones(n), size)})
-    return base.sample_nuts(compiled, data, seed=seed, sampler=sampler, label=label,
-                            var_names=["sigma_slope", "sigma_level", "sigma_obs"], min_target_accept=0.95,
-                            min_tune=1500)
+def _grid(scale: float, floor: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Log-spaced points over a half-normal(scale) prior, with log weights (prior density x spacing)."""
+    excess = np.geomspace(scale * 1e-3, scale * 4.0, GRID)
+    log_prior = -0.5 * (excess / scale) ** 2 + np.log(excess)  # the density on a log grid carries the Jacobian
+    return floor + excess, log_prior
 
 
-def forecast(inputs: dict, prior: dict, draws: dict) -> tuple[np.ndarray, np.ndarray]:
-    """Per draw: mean and variance of the measured logit share at the target period, given the data
-    (the Gaussian conditional of the latent trend, plus measurement noise)."""
+def posterior_grid(inputs: dict, prior: dict) -> dict:
+    """The exact posterior of the two noise scales on a grid: the states are Gaussian and integrated out,
+    so each grid point's weight is the prior density times the multivariate-normal likelihood."""
     t = np.asarray(inputs["t"], dtype=float)
     y = np.asarray(inputs["y"], dtype=float)
     times = np.append(t, inputs["target"])
     mean = prior["intercept_mu"] + prior["slope_mu"] * times
     sd = (prior["intercept_sigma"], prior["slope_sigma"])
-    out_mean, out_var = [], []
-    for s_slope, s_level, s_obs in zip(draws["sigma_slope"], draws["sigma_level"], draws["sigma_obs"]):
-        k = covariance(times, sd, s_slope, s_level)
+    fixed = covariance(times, sd, 0.0)
+    per_slope = covariance(times, (0.0, 0.0), 1.0)  # the part that scales with sigma_slope squared
+    slopes, log_slope = _grid(inputs["drift_scale"])
+    noises, log_noise = _grid(inputs["noise_scale"], NOISE_FLOOR)
+    log_w = np.empty((GRID, GRID))
+    mu = np.empty((GRID, GRID))
+    var = np.empty((GRID, GRID))
+    r = y - mean[:-1]
+    for i, s_slope in enumerate(slopes):
+        k = fixed + s_slope**2 * per_slope
         if t.size:
-            k_oo = k[:-1, :-1] + s_obs**2 * np.eye(t.size)
-            k_to = k[-1, :-1]
-            weights = np.linalg.solve(k_oo, k_to)
-            out_mean.append(mean[-1] + weights @ (y - mean[:-1]))
-            out_var.append(k[-1, -1] - k_to @ weights + s_obs**2)
+            lam, q = np.linalg.eigh(k[:-1, :-1])
+            qr, qk = q.T @ r, q.T @ k[-1, :-1]
+            denom = lam[None, :] + noises[:, None] ** 2  # (noise grid, n)
+            log_w[i] = -0.5 * (np.log(denom).sum(axis=1) + (qr**2 / denom).sum(axis=1))
+            mu[i] = mean[-1] + (qk * qr / denom).sum(axis=1)
+            var[i] = k[-1, -1] - (qk**2 / denom).sum(axis=1) + noises**2
         else:
-            out_mean.append(mean[-1])
-            out_var.append(k[-1, -1] + s_obs**2)
-    return np.asarray(out_mean), np.maximum(np.asarray(out_var), 1e-12)
+            log_w[i], mu[i], var[i] = 0.0, mean[-1], k[-1, -1] + noises**2
+    log_w += log_slope[:, None] + log_noise[None, :]
+    weights = np.exp(log_w - log_w.max())
+    return {"weights": weights / weights.sum(), "mean": mu, "var": np.maximum(var, 1e-12), "slopes": slopes,
+            "noises": noises}
 
 
-def fit(inputs: dict, prior: dict, *, seed: int, sampler, label: str) -> FitResult:
-    draws, diagnostics = sample(inputs, prior, seed=seed, sampler=sampler, label=label)
-    mean, var = forecast(inputs, prior, draws)
-    below = stats.norm.cdf((special.logit(inputs["threshold"]) - mean) / np.sqrt(var))
-    per_draw = below if inputs["direction"] == "below" else 1 - below
-    probability, mcse = base.mean_and_mcse(per_draw, diagnostics.ess_bulk_min)
+def fit(inputs: dict, prior: dict, *, seed: int, sampler=None, label: str = "") -> FitResult:
+    g = posterior_grid(inputs, prior)
+    below = stats.norm.cdf((special.logit(inputs["threshold"]) - g["mean"]) / np.sqrt(g["var"]))
+    per_point = below if inputs["direction"] == "below" else 1 - below
+    probability = float((g["weights"] * per_point).sum())
     rng = np.random.default_rng(seed)
-    share = 1 / (1 + np.exp(-(mean + np.sqrt(var) * rng.standard_normal(mean.size))))
-    lo, med, hi = np.quantile(share, [0.05, 0.5, 0.95])
-    return FitResult(probability, mcse, Quantity(QUANTITY, float(med), float(lo), float(hi)), diagnostics,
-                     {"sigma_slope_median": float(np.median(draws["sigma_slope"]))})
+    pick = rng.choice(g["weights"].size, size=20_000, p=g["weights"].ravel())
+    draws = g["mean"].ravel()[pick] + np.sqrt(g["var"].ravel()[pick]) * rng.standard_normal(pick.size)
+    lo, med, hi = np.quantile(special.expit(draws), [0.05, 0.5, 0.95])
+    slope_median = float(g["slopes"][np.searchsorted(np.cumsum(g["weights"].sum(axis=1)), 0.5)])
+    return FitResult(probability, 0.0, Quantity(QUANTITY, float(med), float(lo), float(hi)),
+                     Diagnostics(None, None, 0, exact=True, method="quadrature"),
+                     {"sigma_slope_median": slope_median})
+
+
+def pymc_model(inputs: dict, prior: dict):
+    """The same model in PyMC (noise scales sampled, states integrated out), for the cross-check."""
+    import pymc as pm
+
+    t = np.asarray(inputs["t"], dtype=float)
+    with pm.Model() as model:
+        sigma_slope = pm.HalfNormal("sigma_slope", inputs["drift_scale"])
+        sigma_obs = pm.Deterministic("sigma_obs", NOISE_FLOOR + pm.HalfNormal("sigma_obs_excess",
+                                                                             inputs["noise_scale"]))
+        import pytensor.tensor as pt
+
+        cov = covariance(pt.as_tensor(t), (prior["intercept_sigma"], prior["slope_sigma"]), sigma_slope, xp=pt)
+        cov = cov + sigma_obs**2 * pt.eye(t.size)
+        pm.MvNormal("logit_share", mu=prior["intercept_mu"] + prior["slope_mu"] * t, cov=cov,
+                    observed=np.asarray(inputs["y"]))
+    return model
 
 
 class LogisticTrend(FamilyBase):
@@ -153,8 +158,6 @@ class LogisticTrend(FamilyBase):
                 "direction": Setting(str, "above or below", choices=("above", "below")),
                 "drift_scale": Setting(float, "half-normal scale of the slope's wander per year^(1/2) "
                                        f"(default {DEFAULTS['drift_scale']})", required=False),
-                "level_scale": Setting(float, "half-normal scale of the level's own wander per year^(1/2) "
-                                       f"(default {DEFAULTS['level_scale']})", required=False),
                 "noise_scale": Setting(float, "half-normal scale of a published figure's noise on the logit scale "
                                        f"(default {DEFAULTS['noise_scale']})", required=False),
                 "measure_lag_days": Setting(int, "days between the end of the period the resolving measurement "
