@@ -175,7 +175,7 @@ def test_yaml_syntax_error(run_cli, data_dir):
 
 def test_prediction_missing_required_field(run_cli, data_dir):
     edit(data_dir, PREDICTIONS, "  resolution_source: the fixture\n", "")
-    expect_rejected(run_cli, data_dir, "missing required field 'resolution_source'", PREDICTIONS, line=2)
+    expect_rejected(run_cli, data_dir, "prediction is missing 'resolution_source'", PREDICTIONS, line=2)
 
 
 def test_every_problem_is_reported(run_cli, data_dir):

@@ -9,7 +9,7 @@ from pathlib import Path
 from analysis.contract.errors import DataError, Problem, quote
 from analysis.contract.schema import (OPTIONAL_PREDICTION_FIELDS, PREDICTION_FIELDS, PREDICTION_ID_RE, SLUG_RE,
                                       parse_date)
-from analysis.files.yamlfile import load_yaml, strip_lines
+from analysis.files.yamlfile import field_problems, load_yaml, strip_lines
 
 
 @dataclass(frozen=True)
@@ -69,13 +69,7 @@ def _parse_item(item, shown: str, slug: str, problems: list[Problem]) -> Predict
     line, lines = item["__line__"], item["__lines__"]
     at = lambda key: lines.get(key, line)  # noqa: E731
     before = len(problems)
-    for key, meaning in PREDICTION_FIELDS.items():
-        if item.get(key) in (None, ""):
-            problems.append(Problem(shown, line, f"prediction is missing required field '{key}'", meaning))
-    for key in item:
-        if key not in PREDICTION_FIELDS and key not in OPTIONAL_PREDICTION_FIELDS and not key.startswith("__"):
-            problems.append(Problem(shown, at(key), f"unknown field {quote(key)}",
-                                    "one of " + ", ".join([*PREDICTION_FIELDS, *OPTIONAL_PREDICTION_FIELDS])))
+    problems += field_problems(item, shown, "prediction", PREDICTION_FIELDS, OPTIONAL_PREDICTION_FIELDS)
     if len(problems) > before:
         return None
     pid = str(item["id"])

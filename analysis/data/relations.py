@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from analysis.contract.errors import DataError, Problem, quote
-from analysis.files.yamlfile import load_yaml
+from analysis.contract.errors import Problem, quote
+from analysis.files.yamlfile import load_list
 
 KINDS = ("subset", "threshold", "horizon")
 
@@ -29,14 +29,8 @@ class Relation:
 
 def load_relations(path: Path, shown: str, predictions: dict, root: Path | None = None
                    ) -> tuple[list[Relation], list[Problem]]:
-    try:
-        doc = load_yaml(path, shown, root)
-    except DataError as err:
-        return [], err.problems
-    items = doc.get("relations") if isinstance(doc, dict) else None
-    if not isinstance(items, list):
-        return [], [Problem(shown, 1, "no relations list", "relations: [{kind, lower, upper, note}, ...]")]
-    out, problems = [], []
+    items, problems = load_list(path, shown, root, "relations", "relations: [{kind, lower, upper, note}, ...]")
+    out: list[Relation] = []
     for item in items:
         line = item.get("__line__", 1) if isinstance(item, dict) else 1
         if not isinstance(item, dict) or not all(item.get(k) for k in ("kind", "lower", "upper", "note")):

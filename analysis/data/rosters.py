@@ -15,7 +15,7 @@ from pathlib import Path
 
 from analysis.contract.errors import DataError, Problem, quote
 from analysis.contract.schema import SLUG_RE, SOURCE_KINDS, URL_RE, parse_date
-from analysis.files.yamlfile import load_yaml
+from analysis.files.yamlfile import field_problems, load_yaml
 
 HEADER = {"name": "the roster's slug (the file's name)", "chapter": "the chapter it serves",
           "unit": "what one entry is (founder, lab, prize)", "rule": "the inclusion rule, which never looks at outcomes",
@@ -69,13 +69,7 @@ def _entry(item, shown: str, problems: list[Problem]) -> Entry | None:
     line, lines = item.get("__line__", 1), item.get("__lines__", {})
     at = lambda key: lines.get(key, line)  # noqa: E731
     before = len(problems)
-    for key, meaning in ENTRY.items():
-        if item.get(key) in (None, ""):
-            problems.append(Problem(shown, line, f"roster entry is missing {quote(key)}", meaning))
-    for key in item:
-        if not key.startswith("__") and key not in ENTRY and key not in OPTIONAL_ENTRY:
-            problems.append(Problem(shown, at(key), f"unknown entry field {quote(key)}",
-                                    "one of " + ", ".join([*ENTRY, *OPTIONAL_ENTRY])))
+    problems += field_problems(item, shown, "roster entry", ENTRY, OPTIONAL_ENTRY)
     if len(problems) > before:
         return None
     dates = {k: parse_date(str(item[k])) for k in ("start", "qualified_on", "source_date")}

@@ -7,9 +7,9 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from analysis.contract.errors import DataError, Problem, quote
+from analysis.contract.errors import Problem, quote
 from analysis.contract.schema import parse_date
-from analysis.files.yamlfile import load_yaml, strip_lines
+from analysis.files.yamlfile import load_list, strip_lines
 
 KINDS = ("roster_survival", "roster_rate", "calendar_rate", "calendar_arrivals")
 EVERY = ("year", "half", "quarter")
@@ -62,14 +62,8 @@ def window_label(window: tuple[dt.date, dt.date]) -> str:
 def load_templates(path: Path, shown: str, root: Path | None, rosters: dict) -> tuple[list[Template], list[Problem]]:
     from analysis.models import check_model
 
-    try:
-        doc = load_yaml(path, shown, root)
-    except DataError as err:
-        return [], err.problems
-    items = doc.get("templates") if isinstance(doc, dict) else None
-    if not isinstance(items, list):
-        return [], [Problem(shown, 1, "no templates list", "frozen_on and templates: [...]")]
-    out, problems, seen = [], [], set()
+    items, problems = load_list(path, shown, root, "templates", "frozen_on and templates: [...]")
+    out, seen = [], set()
     for item in items:
         line = item.get("__line__", 1) if isinstance(item, dict) else 1
         missing = [k for k in REQUIRED if not isinstance(item, dict) or item.get(k) in (None, "")]

@@ -46,29 +46,21 @@ def refusal(path: Path, root: Path | None, folder: bool = False) -> str | None:
     Every component from ``root`` down is checked with ``lstat`` (links are never followed), and the
     path itself must be a regular file or folder (or not exist yet, for a write)."""
     path = Path(path).absolute()
+    chain = [path]  # every component from the root down, each checked without following a link
     if root is not None:
         root = Path(root).absolute()
         if os.path.islink(root):
             return LINK_REFUSAL
         try:
-            relative = path.relative_to(root)
+            parts = path.relative_to(root).parts
         except ValueError:
             return OUTSIDE_REFUSAL
-        current = root
-        for part in relative.parts:
-            if part in ("..", ""):
-                return OUTSIDE_REFUSAL
-            current = current / part
-            try:
-                info = os.lstat(current)
-            except FileNotFoundError:
-                return None
-            if stat.S_ISLNK(info.st_mode):
-                return LINK_REFUSAL
-        info = os.lstat(path)
-    else:
+        if any(part in ("..", "") for part in parts):
+            return OUTSIDE_REFUSAL
+        chain = [root.joinpath(*parts[: k + 1]) for k in range(len(parts))] or [root]
+    for current in chain:
         try:
-            info = os.lstat(path)
+            info = os.lstat(current)
         except FileNotFoundError:
             return None
         if stat.S_ISLNK(info.st_mode):

@@ -97,3 +97,28 @@ def strip_lines(data):
     if isinstance(data, list):
         return [strip_lines(v) for v in data]
     return data
+
+
+def load_list(path: Path, shown: str, root: Path | None, key: str, expected: str) -> tuple[list, list[Problem]]:
+    """A YAML data file whose content is a list under ``key`` (relations, templates): (items, problems)."""
+    try:
+        doc = load_yaml(path, shown, root)
+    except DataError as err:
+        return [], err.problems
+    items = doc.get(key) if isinstance(doc, dict) else None
+    if not isinstance(items, list):
+        return [], [Problem(shown, 1, f"no {key} list", expected)]
+    return items, []
+
+
+def field_problems(item: dict, shown: str, what: str, required: dict, optional: dict) -> list[Problem]:
+    """A mapping's missing required fields and unknown fields, each at its line."""
+    from analysis.contract.errors import quote
+
+    line, lines = item.get("__line__", 1), item.get("__lines__", {})
+    problems = [Problem(shown, line, f"{what} is missing {quote(key)}", meaning)
+                for key, meaning in required.items() if item.get(key) in (None, "")]
+    problems += [Problem(shown, lines.get(key, line), f"unknown {what} field {quote(key)}",
+                         "one of " + ", ".join([*required, *optional]))
+                 for key in item if not str(key).startswith("__") and key not in required and key not in optional]
+    return problems
