@@ -63,6 +63,8 @@ def test_roster_units_enter_only_once_they_had_qualified(instances, data):
 def test_rosters_state_their_rule_and_keep_units_that_resolved_no(instances, data):
     for roster in data.rosters.values():
         assert roster.rule and roster.source and roster.frozen_on
+        assert all(name and reason for name, reason in roster.excluded)
+    assert len(data.rosters["neo-lab-founders"].excluded) >= 10  # the labs the rule kept out are published
     founders = {i.unit for i in instances if i.template == "neo-founder-year"}
     absorbed = {i.unit for i in instances if i.template == "neo-founder-year" and i.outcome}
     assert absorbed and founders - absorbed  # founders who stayed independent are in the cohort

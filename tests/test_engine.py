@@ -206,3 +206,20 @@ def test_export_json_shape_and_csv_neutralises_formulas(run_cli, data_dir):
 
     assert neutralise("=HYPERLINK(\"x\")").startswith("'=") and neutralise("-1+2").startswith("'")
     assert neutralise("plain") == "plain"
+
+
+def test_survival_cohort_counts_exposure_until_the_event_or_the_as_of_date(data_dir):
+    from analysis.models import survival
+
+    data = ds.load_valid(data_dir)
+    as_of = dt.date(2026, 1, 15)
+    totals = survival.cohort_totals(survival.cohort(data.predictions["TST-3"], data.rows_for("TST-3", as_of), as_of,
+                                                    data))
+    # Founder A: 2024-01-15 to the move on 2025-09-01; C: 2024-01-15 to as-of; B: 2024-06-01 to as-of.
+    expected = (base.years(dt.date(2024, 1, 15), dt.date(2025, 9, 1)) + base.years(dt.date(2024, 1, 15), as_of)
+                + base.years(dt.date(2024, 6, 1), as_of))
+    assert totals == {"units": 3, "events": 1, "without_event": 2, "exposure": pytest.approx(expected),
+                      "groups": 2, "groups_with_events": 1}
+    before = survival.cohort_totals(survival.cohort(data.predictions["TST-3"], data.rows_for("TST-3", dt.date(2025, 8, 1)),
+                                                    dt.date(2025, 8, 1), data))
+    assert before["events"] == 0 and before["exposure"] < expected  # the move is not seen before it was public

@@ -101,6 +101,11 @@ def test_row_cannot_add_a_unit_to_a_roster_cohort(run_cli, data_dir):
     expect_rejected(run_cli, data_dir, "is not in roster 'sample-founders'", EVIDENCE, line=5)
 
 
+def test_an_excluded_candidate_needs_a_reason(run_cli, data_dir):
+    edit(data_dir, "rosters/sample-founders.yaml", "    reason: Founded before the window.\n", "")
+    expect_rejected(run_cli, data_dir, "missing 'reason'", "rosters/sample-founders.yaml", line=8)
+
+
 def test_first_public_before_the_event(run_cli, data_dir):
     edit(data_dir, EVIDENCE, "TST-E006,TST-3,2025-09-01,2025-09-01", "TST-E006,TST-3,2025-09-01,2025-08-01")
     expect_rejected(run_cli, data_dir, "first_public 2025-08-01 is before observed_on", EVIDENCE, line=5)

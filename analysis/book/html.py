@@ -359,10 +359,18 @@ def groups_table(groups: dict[str, dict], label: str, extra: dict[str, str] | No
 
 def rosters_table(rosters: list[dict]) -> str:
     rows = "".join(f'<tr><td><code>{esc(r["name"])}</code></td><td>{esc(r["unit"])}</td><td>{r["entries"]}</td>'
-                   f'<td>{esc(r["frozen_on"])}</td><td>{esc(r["rule"])}</td><td>{esc(r["source"])}</td></tr>'
-                   for r in rosters)
+                   f'<td>{esc(r["frozen_on"])}</td><td>{esc(r["rule"])}</td><td>{esc(r["source"])}</td>'
+                   f'<td>{_excluded_list(r.get("excluded", []))}</td></tr>' for r in rosters)
     return ('<table class="rosters-table"><thead><tr><th>roster</th><th>unit</th><th>entries</th><th>frozen on</th>'
-            f'<th>inclusion rule</th><th>applied to</th></tr></thead><tbody>{rows}</tbody></table>')
+            '<th>inclusion rule</th><th>applied to</th><th>left out by the rule</th></tr></thead>'
+            f"<tbody>{rows}</tbody></table>")
+
+
+def _excluded_list(excluded: list[dict]) -> str:
+    if not excluded:
+        return "none listed"
+    items = "".join(f"<li><strong>{esc(e['name'])}</strong>: {esc(e['reason'])}</li>" for e in excluded)
+    return f"<details><summary>{len(excluded)} candidates</summary><ul>{items}</ul></details>"
 
 
 def checks_table(checks: dict[str, list[dict]]) -> str:

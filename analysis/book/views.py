@@ -191,6 +191,15 @@ class Chapter:
     def probability(self, prediction_id: str) -> float:
         return self.book.records[prediction_id].probability
 
+    def cohort(self, prediction_id: str) -> dict:
+        """The roster cohort behind a survival question, as of the current forecast, for the prose to quote."""
+        from analysis.models import survival
+
+        p = self.book.data.predictions[prediction_id]
+        as_of = dt.date.fromisoformat(self.book.current.as_of)
+        rows = self.book.data.rows_for(prediction_id, as_of)
+        return survival.cohort_totals(survival.cohort(p, rows, as_of, self.book.data))
+
     def card(self, prediction_id: str) -> HTML:
         p = self.book.data.predictions[prediction_id]
         record = self.book.records[prediction_id]

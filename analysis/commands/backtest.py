@@ -82,7 +82,8 @@ def run(root: Path, *, jobs: int = 1, use_cache: bool = True, now: dt.datetime |
                        "windows": [[a.isoformat(), b.isoformat()] for a, b in t.windows], "leads": list(t.leads),
                        "roster": t.roster} for t in templates],
         "rosters": [{"name": r.name, "chapter": r.chapter, "unit": r.unit, "rule": r.rule, "source": r.source,
-                     "frozen_on": r.frozen_on.isoformat(), "entries": len(r.entries)}
+                     "frozen_on": r.frozen_on.isoformat(), "entries": len(r.entries),
+                     "excluded": [{"name": n, "reason": why} for n, why in r.excluded]}
                     for r in sorted(data.rosters.values(), key=lambda r: r.name)],
     }
     atomic_write_bytes(layout.backtest, json.dumps(jsonable(payload), indent=1, sort_keys=True).encode())

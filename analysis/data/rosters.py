@@ -25,6 +25,7 @@ ENTRY = {"id": "a stable slug", "name": "the entity name evidence rows use", "gr
          "start": "when the entry's clock starts", "qualified_on": "first date it met the rule publicly",
          "source_publisher": "who published the source", "source_title": "the source's title",
          "source_date": "the source's date", "source_kind": "primary, original_reporting or repost"}
+EXCLUDED = {"name": "the candidate left out", "reason": "which part of the rule it failed"}
 OPTIONAL_ENTRY = {"tier": "a stratum fixed by the rule at entry", "source_url": "only an address that was seen",
                   "note": "uncertainty, approximations", "doubtful": "true when the entry's membership is uncertain"}
 
@@ -53,6 +54,7 @@ class Roster:
     frozen_on: dt.date
     entries: tuple[Entry, ...]
     file: str = ""
+    excluded: tuple[tuple[str, str], ...] = ()  # (candidate, reason): who the rule kept out, and why
 
     def known_by(self, as_of: dt.date) -> tuple[Entry, ...]:
         """The entries a forecast as of ``as_of`` may use: those that had met the rule publicly."""
@@ -95,6 +97,23 @@ def _entry(item, shown: str, problems: list[Problem]) -> Entry | None:
                  str(item.get("note") or ""))
 
 
+def _excluded(items, shown: str, line: int, problems: list[Problem]) -> tuple[tuple[str, str], ...]:
+    """Candidates the rule was applied to and left out: listed so a reader can check the rule, not the outcome."""
+    if not isinstance(items, list):
+        problems.append(Problem(shown, line, "excluded is not a list", "a list of name/reason mappings"))
+        return ()
+    out = []
+    for item in items:
+        if not isinstance(item, dict):
+            problems.append(Problem(shown, line, "an excluded candidate is not a mapping", "name and reason"))
+            continue
+        found = field_problems(item, shown, "excluded candidate", EXCLUDED, {})
+        problems += found
+        if not found:
+            out.append((" ".join(str(item["name"]).split()), " ".join(str(item["reason"]).split())))
+    return tuple(out)
+
+
 def load_roster(path: Path, shown: str, root: Path | None = None) -> tuple[Roster | None, list[Problem]]:
     try:
         doc = load_yaml(path, shown, root)
@@ -116,6 +135,7 @@ def load_roster(path: Path, shown: str, root: Path | None = None) -> tuple[Roste
     if not isinstance(doc["entries"], list) or not doc["entries"]:
         return None, problems + [Problem(shown, lines.get("entries", 1), "entries is not a list", "a list of entries")]
     entries = [e for e in (_entry(item, shown, problems) for item in doc["entries"]) if e is not None]
+    excluded = _excluded(doc.get("excluded") or [], shown, lines.get("excluded", 1), problems)
     seen_ids, seen_names = set(), set()
     for item, entry in zip(doc["entries"], entries):
         line = item.get("__line__", 1) if isinstance(item, dict) else 1
@@ -129,4 +149,4 @@ def load_roster(path: Path, shown: str, root: Path | None = None) -> tuple[Roste
     if problems:
         return None, problems
     return Roster(str(doc["name"]), str(doc["chapter"]), str(doc["unit"]), " ".join(str(doc["rule"]).split()),
-                  " ".join(str(doc["source"]).split()), frozen, tuple(entries), shown), []
+                  " ".join(str(doc["source"]).split()), frozen, tuple(entries), shown, excluded), []

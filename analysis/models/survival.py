@@ -45,6 +45,7 @@ def cohort(prediction, rows, as_of, data) -> dict:
     events = _first_events(rows, s["event"])
     strict = s.get("exclude_doubtful", False)
     groups: dict[str, dict] = {}
+    units = 0
     for entry in roster.known_by(as_of):
         if strict and entry.doubtful:
             continue
@@ -53,6 +54,7 @@ def cohort(prediction, rows, as_of, data) -> dict:
         if when is not None and when < enter:
             continue  # the event came before the unit entered the cohort: left-truncated
         stop = min(when, end) if when is not None else end
+        units += 1
         group = groups.setdefault(entry.group, {"tier": entry.tier, "events": 0, "exposure": 0.0})
         group["exposure"] += max(base.years(enter, stop), 0.0) if stop > enter else 0.0
         group["events"] += int(when is not None and when <= end)
@@ -61,7 +63,15 @@ def cohort(prediction, rows, as_of, data) -> dict:
     return {"groups": names, "tier_of_group": [tiers.index(groups[g]["tier"]) if s.get("tiers") else 0 for g in names],
             "tiers": tiers, "events": [groups[g]["events"] for g in names],
             "exposure": [groups[g]["exposure"] for g in names],
-            "frailty": bool(s.get("frailty")), "pooled_tiers": bool(s.get("tiers"))}
+            "frailty": bool(s.get("frailty")), "pooled_tiers": bool(s.get("tiers")), "units": units}
+
+
+def cohort_totals(c: dict) -> dict:
+    """What the chapter prose quotes: events, exposure and how many groups (labs) the events came from."""
+    events = int(sum(c["events"]))
+    return {"units": c["units"], "events": events, "without_event": c["units"] - events,
+            "exposure": float(sum(c["exposure"])), "groups": len(c["groups"]),
+            "groups_with_events": sum(1 for n in c["events"] if n > 0)}
 
 
 def _first_events(rows, event: str) -> dict:
