@@ -79,7 +79,7 @@ LEDGER_COLUMNS: tuple[Column, ...] = (
     Column("snapshot", "string", True, "`ID@AS_OF`: the citable id of this row."),
     Column("prediction", "string", True, "Prediction id."),
     Column("version", "integer", True, "The question's version when forecast."),
-    Column("as_of", "date", True, "Evidence observed on or before this date was used."),
+    Column("as_of", "date", True, "Facts first public on or before this date were used."),
     Column("probability", "number", True, "P(YES by resolves_by)."),
     Column("mcse", "number", True, "Monte Carlo standard error of the probability."),
     Column("quantity", "string", True, "Name of the latent quantity summarised."),
