@@ -187,7 +187,8 @@ def priors_table(predictions: list, records: dict[str, dict]) -> str:
             '<th>reference class and base rate</th></tr></thead><tbody>' + "".join(rows) + "</tbody></table>")
 
 
-def scenarios_table(priced: list[dict], correlation: float, justification: str, shared: list[str] = ()) -> str:
+def scenarios_table(priced: list[dict], correlation: float, justification: str,
+                    shared: list[list[str]] = ()) -> str:
     rows = []
     for item in priced:
         sc = item["scenario"]
@@ -197,11 +198,16 @@ def scenarios_table(priced: list[dict], correlation: float, justification: str, 
         rows.append(f'<tr><td><strong>{esc(sc.name)}</strong><br>{esc(sc.description)}</td><td>{outcomes}</td>'
                     f'<td>{pct(item["probability"])}<br><small>independent: {pct(item["independent"])}</small></td>'
                     f'<td><ul>{signposts}</ul></td></tr>')
-    others = ("independent." if correlation == 0 else
-              f"drawn with a one-factor Gaussian copula, correlation {correlation:g}.")
-    assumption = (f"{', '.join(shared)} share one model and are drawn together from its posterior; the other "
-                  f"questions are {others.replace('independent.', 'independent of them and of each other.')}"
-                  if shared else f"The outcomes are {others}")
+    groups = "; ".join(", ".join(g) for g in shared)
+    if not shared:
+        assumption = ("The outcomes are independent." if correlation == 0 else
+                      f"The outcomes are drawn with a one-factor Gaussian copula, correlation {correlation:g}.")
+    elif correlation == 0:
+        assumption = (f"Questions on one model ({groups}) are drawn together from its posterior; they are "
+                      "independent of the other questions, and those of each other.")
+    else:
+        assumption = (f"Questions on one model ({groups}) are drawn together from its posterior, and join the other "
+                      f"questions in a one-factor Gaussian copula, correlation {correlation:g}.")
     return (f'<p class="scenario-assumption">{esc(assumption)} {esc(justification)}</p>'
             '<table class="scenario-table"><thead><tr><th>scenario</th><th>defined as</th><th>probability</th>'
             '<th>signposts</th></tr></thead><tbody>' + "".join(rows) + "</tbody></table>")

@@ -251,5 +251,6 @@ class Chapter:
         as_of = dt.date.fromisoformat(self.book.current.as_of)
         shared = joint_draws([self.book.data.predictions[pid] for pid in ids], self.book.data, as_of, SCENARIO_DRAWS,
                              seed_from(["scenarios", self.slug, *(self.book.records[pid].key for pid in ids)]))
-        priced = price(chapter, probabilities, draws=SCENARIO_DRAWS, joint_draws=shared)
-        return HTML(html.scenarios_table(priced, chapter.correlation, chapter.justification, sorted(shared)))
+        priced = price(chapter, probabilities, draws=SCENARIO_DRAWS, joint_groups=shared)
+        return HTML(html.scenarios_table(priced, chapter.correlation, chapter.justification,
+                                         [sorted(group) for group in shared]))
