@@ -7,6 +7,7 @@ import datetime as dt
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from analysis.commands.update import run_update
@@ -223,3 +224,18 @@ def test_survival_cohort_counts_exposure_until_the_event_or_the_as_of_date(data_
     before = survival.cohort_totals(survival.cohort(data.predictions["TST-3"], data.rows_for("TST-3", dt.date(2025, 8, 1)),
                                                     dt.date(2025, 8, 1), data))
     assert before["events"] == 0 and before["exposure"] < expected  # the move is not seen before it was public
+
+
+def test_beta_binomial_units_arrive_when_they_become_public(data_dir):
+    from analysis.models import beta_binomial
+
+    data = ds.load_valid(data_dir)
+    prediction = data.predictions["TST-1"]
+    rows = data.rows_for("TST-1", AS_OF)
+    late = rows.iloc[[0]].copy()
+    # a report about a period before arrivals_from, published after it, is an arrival; one published later
+    # than the as-of date is not seen at all
+    late["observed_on"], late["public_on"], late["id"] = dt.date(2023, 6, 1), dt.date(2024, 3, 1), "X-1"
+    before = beta_binomial.prepare(prediction, rows, AS_OF)
+    after = beta_binomial.prepare(prediction, pd.concat([rows, late]), AS_OF)
+    assert after["arrivals"] == before["arrivals"] + int(late["trials"].iloc[0])

@@ -202,3 +202,19 @@ def test_bom_and_trailing_whitespace_are_accepted(run_cli, data_dir):
     yaml_path.write_bytes(b"\xef\xbb\xbf" + yaml_path.read_bytes())
     result = run_cli("validate", "--data", str(data_dir))
     assert result.code == 0, result.err
+
+
+def test_an_lr_for_a_question_the_row_does_not_list(run_cli, data_dir):
+    path = data_dir / EVIDENCE
+    lines = path.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    for number, line in enumerate(lines[1:], start=2):
+        cells = line.split(",")
+        if len(cells) == len(header) and cells[header.index("lr")]:
+            cells[header.index("lr")] = "TST-9=2"
+            lines[number - 1] = ",".join(cells)
+            break
+    else:
+        pytest.fail("fixture has no simple row with an lr")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    expect_rejected(run_cli, data_dir, "lr gives a ratio for TST-9", EVIDENCE, line=number)

@@ -115,7 +115,7 @@ def prediction_card(p, record, ledger_row: dict | None, previous: float | None, 
                   f'{esc(resolution.outcome.upper())}</strong> on {esc(resolution.resolved_on)} — '
                   f'{source_html(src)}. {esc(resolution.note or "")}</p>')
     retro = ('<p class="backtest">Written with hindsight (after its outcome was public): the forecast below uses '
-             f'only evidence public by {esc(record.as_of)}, the day before its window opened, and it is scored '
+             f'only evidence public by {esc(record.as_of)}, a date fixed before its outcome was known, and it is scored '
              'apart from the rule-generated backtest.</p>') if p.retrospective else ""
     snapshot = (ledger_row or {}).get("snapshot", "")
     fine = f"<dt>Fine print</dt><dd>{esc(p.fine_print)}</dd>" if p.fine_print else ""

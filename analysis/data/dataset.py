@@ -143,6 +143,10 @@ def _check_evidence(data: Dataset, evidence: pd.DataFrame) -> None:
                 "original report) could be used")
         if row["count"] is not None and row["trials"] is not None and row["count"] > row["trials"]:
             say(f"successes (count {row['count']}) greater than trials ({row['trials']})", "count <= trials")
+        unlisted = _lr_ids(row["lr"]) - set(row["predictions"])
+        if unlisted or (row["lr"] and not row["predictions"]):
+            say(f"lr gives a ratio for {', '.join(sorted(unlisted)) or 'a context row'}, which the row's prediction "
+                "column does not list", "every question an lr names listed in prediction (a context row has no lr)")
         for pid in row["predictions"]:
             prediction = data.predictions.get(pid)
             if prediction is None:
@@ -150,6 +154,11 @@ def _check_evidence(data: Dataset, evidence: pd.DataFrame) -> None:
                 continue
             for column, msg, expected in FAMILIES[prediction.model.family].check_row(prediction, row):
                 say(f"{column}: {msg} (for {pid})", expected)
+
+
+def _lr_ids(cell: str) -> set[str]:
+    """The question ids an ``ID=x;ID=y`` likelihood-ratio cell names (none for a bare number)."""
+    return {part.partition("=")[0].strip() for part in (cell or "").split(";") if "=" in part}
 
 
 def _check_resolutions(data: Dataset, resolutions: pd.DataFrame) -> None:

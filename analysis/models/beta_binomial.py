@@ -1,7 +1,8 @@
 """Units that arrive over time, each a success or not: "of the first N new cases, will at least k ...?"
 
 Units (criminal cases, named buyers, studies, reports) arrive as a Poisson process whose rate has a Gamma
-prior (``rate_alpha``, ``rate_beta``) and is updated by the units logged since ``arrivals_from``; each
+prior (``rate_alpha``, ``rate_beta``) and is updated by the units that became public (``first_public``)
+since ``arrivals_from``; each
 unit is a success with a probability that has a Beta prior (``alpha``, ``beta``) and is updated by the
 logged successes. Both posteriors are exact. The question takes the units arriving in
 [count_from, resolves_by] (units already logged in the window count first), at most ``max_units`` of
@@ -38,8 +39,10 @@ def prepare(prediction, rows, as_of, data=None) -> dict:
     s = prediction.model.settings
     used = rows[rows["event"] == s["event"]]
     end = min(as_of, s["record_until"]) if s.get("record_until") else as_of
-    arrived = used[(used["observed_on"] >= s["arrivals_from"]) & (used["observed_on"] <= end)]
-    window = used[used["observed_on"] >= s["count_from"]].sort_values(["observed_on", "id"])
+    # A unit arrives when it becomes public (a case unsealed, a study or report published), which for a report
+    # can be long after the period it describes (its observed_on).
+    arrived = used[(used["public_on"] >= s["arrivals_from"]) & (used["public_on"] <= end)]
+    window = used[used["public_on"] >= s["count_from"]].sort_values(["public_on", "id"])
     cap = s.get("max_units")
     taken_units, taken_successes = 0, 0
     for count, trials in zip(window["count"], window["trials"]):  # the first units in the window, in order
