@@ -191,6 +191,14 @@ class Chapter:
     def probability(self, prediction_id: str) -> float:
         return self.book.records[prediction_id].probability
 
+    def model_range(self, prediction_id: str) -> tuple[float, float]:
+        """The lowest and highest P(YES) across the forecast and its structural alternatives."""
+        return self.book.records[prediction_id].model_range
+
+    def quantity(self, prediction_id: str):
+        """The quantity behind the forecast (its name, median and 90% interval)."""
+        return self.book.records[prediction_id].quantity
+
     def cohort(self, prediction_id: str) -> dict:
         """The roster cohort behind a survival question, as of the current forecast, for the prose to quote."""
         from analysis.models import survival
