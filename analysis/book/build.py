@@ -97,11 +97,26 @@ def fragments(book: Book, backtest: dict | None) -> dict[str, str]:
     out = {"front.html": book.front_page(), "dashboard.html": book.dashboard(), "changelog.html": book.changelog(),
            "families.html": html.families_table(), "evidence-columns.html": html.columns_table(EVIDENCE_COLUMNS),
            "resolution-columns.html": html.columns_table(RESOLUTION_COLUMNS), "limits.html": limits_html()}
-    checked = [pid for pid in CHECKED if pid in book.data.predictions]
-    as_of = dt.date.fromisoformat(book.current.as_of)
-    out["checks.html"] = html.checks_table(predictive_checks(book.data, as_of, checked))
+    out["checks.html"] = html.checks_table(_cached_checks(book, predictive_checks))
     out.update(scorecard_fragments(book, backtest))
     return out
+
+
+def _cached_checks(book: Book, predictive_checks) -> dict:
+    """The predictive checks, recomputed only when a checked forecast changed: they compile and sample PyMC
+    models, which would otherwise dominate a rebuild after one unrelated evidence row."""
+    checked = [pid for pid in CHECKED if pid in book.data.predictions]
+    key = digest({"as_of": book.current.as_of, "records": [book.records[pid].key for pid in checked]})
+    store = book.layout.generated / "checks.json"
+    try:
+        cached = json.loads(store.read_text(encoding="utf-8"))
+        if cached.get("key") == key:
+            return cached["checks"]
+    except (OSError, ValueError, AttributeError):
+        pass  # missing or corrupt: recompute
+    checks = predictive_checks(book.data, dt.date.fromisoformat(book.current.as_of), checked)
+    atomic_write_bytes(store, json.dumps({"key": key, "checks": checks}, sort_keys=True).encode())
+    return checks
 
 
 def scorecard_fragments(book: Book, backtest: dict | None) -> dict[str, str]:
