@@ -56,28 +56,6 @@ def scoreboard(records: list) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def brier_over_time(board: pd.DataFrame) -> pd.DataFrame:
-    """Mean Brier of the forecasts in force at each month start, over the questions open then."""
-    if board.empty:
-        return pd.DataFrame(columns=["month", "brier", "questions"])
-    first = min(a for steps in board["steps"] for a, _, _ in steps) if any(len(s) for s in board["steps"]) else None
-    if first is None:
-        return pd.DataFrame(columns=["month", "brier", "questions"])
-    last = max(board["resolved_on"])
-    rows = []
-    month = dt.date(first.year, first.month, 1)
-    while month <= last:
-        scores = []
-        for _, q in board.iterrows():
-            for a, b, p in q["steps"]:
-                if a <= month < b:
-                    scores.append(brier(p, q["outcome"]))
-        if scores:
-            rows.append({"month": pd.Timestamp(month), "brier": sum(scores) / len(scores), "questions": len(scores)})
-        month = dt.date(month.year + (month.month == 12), month.month % 12 + 1, 1)
-    return pd.DataFrame(rows)
-
-
 # -- the backtest's scores -------------------------------------------------------------------------
 
 def brier_scores(p, y) -> np.ndarray:

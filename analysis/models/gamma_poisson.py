@@ -132,12 +132,6 @@ def pymc_model(inputs: dict, prior: dict):
     return model
 
 
-def pymc_probability(draws: dict, inputs: dict, rng: np.random.Generator) -> np.ndarray:
-    if inputs["need"] == 0:
-        return np.ones_like(draws["rate"])
-    return stats.poisson.sf(inputs["need"] - 1, draws["rate"] * inputs["horizon"])
-
-
 class GammaPoisson(FamilyBase):
     name = "gamma_poisson"
     quantity = QUANTITY
