@@ -85,6 +85,12 @@ def add_evidence(
     = False,
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="For --preview: the as-of date (default today).")]
     = None,
+    from_page: Annotated[Optional[Path], typer.Option("--from-page", help="A saved HTML page: pre-fill publisher, "
+                                                      "title, date and address from its own metadata.",
+                                                      dir_okay=False)] = None,
+    not_duplicate: Annotated[bool, typer.Option("--not-duplicate", help="Log it although a row with the same "
+                                                "address or title exists (a different fact from that source).")]
+    = False,
     data: DataOpt = DEFAULT_DATA,
 ) -> None:
     """Validate one new evidence row against the whole data set, append it atomically, print its id.
@@ -99,6 +105,8 @@ def add_evidence(
                   source_date=source_date, first_public=first_public, source_kind=source_kind, source_note=note,
                   stance=stance, source_url=url, logged_on=logged_on or today().isoformat(), entity=entity,
                   event=event, category=category, count=count, trials=trials, value=value, lr=lr, reason=reason)
+    if from_page is not None:
+        _fill_from_page(fields, from_page)
     if _interactive():
         loaded = load_valid(data)
         unknown = [p for p in ids if p not in loaded.predictions]
@@ -106,6 +114,13 @@ def add_evidence(
             raise DataError([Problem("PREDICTION_ID", 0, f"unknown prediction id '{unknown[0]}'",
                                      "an id shown by `forecast list`")])
         _ask(fields, add.questions(loaded, ids))
+        if not not_duplicate and not preview:
+            found = add.duplicate_problems(loaded, {**fields, "source_url": fields.get("source_url") or ""})
+            for problem in found:
+                typer.echo(f"note: {problem.message}", err=True)
+            not_duplicate = bool(found) and typer.confirm("Log it anyway, as a different fact?", default=False)
+            if found and not not_duplicate:
+                raise typer.Exit(1)
     fields = {k: " ".join(str(v or "").split()) if k in ("summary", "source_note") else str(v or "").strip()
               for k, v in fields.items()}
     if preview:
@@ -114,7 +129,24 @@ def add_evidence(
                        f"with {move['row']}")
         typer.echo("preview only: nothing was written")
         return
-    typer.echo(add.add_evidence(data, ids, fields))
+    typer.echo(add.add_evidence(data, ids, fields, allow_duplicate=not_duplicate))
+
+
+def _fill_from_page(fields: dict, page: Path) -> None:
+    """Pre-fill the source's publisher, title, date and address from a saved page's own metadata (options
+    given on the command line win), and say what was found."""
+    from analysis.data.intake import page_metadata
+    from analysis.files.storage import read_text
+
+    found = page_metadata(read_text(page, str(page))).found()
+    if not found:
+        typer.echo(f"{page}: no publisher, title, date or address found in the page's metadata", err=True)
+    for column, value in found.items():
+        if fields.get(column):
+            typer.echo(f"from page: {column} = {value!r} (kept the value given: {fields[column]!r})", err=True)
+        else:
+            fields[column] = value
+            typer.echo(f"from page: {column} = {value!r}", err=True)
 
 
 @app.command("list")
@@ -205,6 +237,7 @@ def update(
             raise DataError(problems)
         typer.echo("the ledger is up to date with the data")
         return
+    from analysis.commands.update import freshness_warnings
     from analysis.commands.update import movers as find_movers
     from analysis.commands.update import run_update
     from analysis.stores import ledger
@@ -220,6 +253,8 @@ def update(
     else:
         typer.echo(f"updated {len(result.records)} forecasts as of {when} ({len(result.refit)} refitted); "
                    f"{len(result.written)} new ledger rows")
+    for warning in freshness_warnings(result.records, when):
+        typer.echo(f"warning: {warning}", err=True)
     if movers is not None:
         moved = find_movers(result, previous, movers, notes)
         for m in moved:
@@ -356,6 +391,27 @@ def resolve(
 
 
 @app.command()
+def review(
+    chapter: Annotated[str, typer.Argument(help="The chapter whose record was reviewed (its slug).")],
+    through: Annotated[str, typer.Option("--through", help="The record is complete through this date.")],
+    searched: Annotated[str, typer.Option("--searched", help="What was searched: sources, corpora, queries.")],
+    found: Annotated[str, typer.Option("--found", help="What was found (default: the rows logged since the last "
+                                       "review, or 'nothing new').")] = "",
+    on: Annotated[Optional[str], typer.Option("--on", help="When the review was done (default: today).")] = None,
+    data: DataOpt = DEFAULT_DATA,
+) -> None:
+    """Record a review of a chapter's record in data/coverage.csv (validated, atomic, append-only).
+
+    Rate, survival and hazard models stop their clocks at the reviewed-through date: a period nobody
+    searched is not a period without events."""
+    from analysis.commands.review import add_review
+
+    row = add_review(data, chapter, {"reviewed_through": through, "searched": searched, "found": found,
+                                     "reviewed_on": on or ""})
+    typer.echo(f"reviewed {chapter} through {row['reviewed_through']}: {row['found']}")
+
+
+@app.command()
 def datapackage(data: DataOpt = DEFAULT_DATA) -> None:
     """Write data/datapackage.json (frictionless) describing every CSV, from the schema module."""
     import json
@@ -373,5 +429,9 @@ def describe_data(data: Path) -> dict:
     from analysis.contract.layout import Layout
     from analysis.contract.schema import describe
 
+    from analysis.contract.schema import OPTIONAL_STORES
+
     layout = Layout.of(data)
-    return describe(sorted(p.name for p in layout.evidence_dir.glob("*.csv")))
+    present = {path.name for path in (layout.coverage, layout.corrections) if path.name in OPTIONAL_STORES
+               and path.exists()}
+    return describe(sorted(p.name for p in layout.evidence_dir.glob("*.csv")), present)

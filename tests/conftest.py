@@ -12,9 +12,17 @@ FIXTURE = Path(__file__).parent / "fixtures" / "data"
 REPO = Path(__file__).resolve().parents[1]
 
 
+FIXTURE_TODAY = "2026-11-29"
+
+
 @pytest.fixture(autouse=True)
-def pinned_today(monkeypatch):
-    monkeypatch.setenv("FORECAST_TODAY", "2026-11-29")
+def pinned_today(request, monkeypatch):
+    """The fixture data's "today" for tests on it; tests of the shipped data run on the real date, since the
+    shipped record (its reviews, its logged rows) is dated up to the day it was committed."""
+    if "data_dir" in request.fixturenames:
+        monkeypatch.setenv("FORECAST_TODAY", FIXTURE_TODAY)
+    else:
+        monkeypatch.delenv("FORECAST_TODAY", raising=False)
 
 
 @pytest.fixture(scope="session")

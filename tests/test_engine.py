@@ -98,9 +98,13 @@ def test_one_row_moves_only_the_forecast_it_informs(run_cli, data_dir):
     assert {k for k in before if before[k] != after[k]} == {"TST-2"}
 
 
-def test_time_alone_earns_a_snapshot_only_when_it_moves_the_forecast(data_dir):
+def test_time_alone_earns_a_snapshot_only_when_it_moves_the_forecast(data_dir, monkeypatch):
     run_update(data_dir, as_of=AS_OF, progress=False)
-    week = run_update(data_dir, as_of=AS_OF + dt.timedelta(days=7), progress=False)
+    later = AS_OF + dt.timedelta(days=7)
+    monkeypatch.setenv("FORECAST_TODAY", later.isoformat())
+    with open(Layout.of(data_dir).coverage, "a", encoding="utf-8") as handle:  # the week was searched: nothing new
+        handle.write(f"sample,{later},Fixture Press,nothing new,{later}\n")
+    week = run_update(data_dir, as_of=later, progress=False)
     moved = {pid for pid, r in week.records.items()
              if abs(r.probability - float(ledger.latest_by_prediction(ledger.read_ledger(data_dir))[pid]["probability"]))
              > 0}

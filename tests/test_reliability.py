@@ -63,7 +63,7 @@ import sys
 from analysis.commands.add import add_evidence
 for i in range(50):
     add_evidence(sys.argv[1], ["TST-2"], {"observed_on": "2026-01-10", "summary": f"writer {sys.argv[2]} row {i}",
-        "source_publisher": "Fixture Press", "source_title": "Concurrent", "source_date": "2026-01-10",
+        "source_publisher": "Fixture Press", "source_title": f"Concurrent {sys.argv[2]} {i}", "source_date": "2026-01-10",
         "logged_on": "2026-11-29", "stance": "for", "event": "case", "source_kind": "primary"})
 """
 

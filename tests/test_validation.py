@@ -152,12 +152,12 @@ def test_unbalanced_quotes(run_cli, data_dir):
 
 
 def test_missing_column(run_cli, data_dir):
-    edit(data_dir, EVIDENCE, ",reason\n", "\n")
-    expect_rejected(run_cli, data_dir, "missing column 'reason'", EVIDENCE, line=1)
+    edit(data_dir, EVIDENCE, ",read_via\n", "\n")
+    expect_rejected(run_cli, data_dir, "missing column 'read_via'", EVIDENCE, line=1)
 
 
 def test_unknown_column(run_cli, data_dir):
-    edit(data_dir, EVIDENCE, ",reason\n", ",reason,mood\n")
+    edit(data_dir, EVIDENCE, ",read_via\n", ",read_via,mood\n")
     expect_rejected(run_cli, data_dir, "unknown column 'mood'", EVIDENCE, line=1)
 
 

@@ -32,7 +32,52 @@ def pct(p: float) -> str:
 def source_html(row) -> str:
     text = f"{esc(row['source_publisher'])}, <em>{esc(row['source_title'])}</em>, {esc(row['source_date'])}"
     url = safe_url(row.get("source_url", ""))
-    return f'<a href="{esc(url)}" rel="noopener nofollow">{text}</a>' if url else text
+    out = f'<a href="{esc(url)}" rel="noopener nofollow">{text}</a>' if url else text
+    via = str(row.get("read_via") or "")
+    if via:
+        link = safe_url(via)
+        out += (" · read via " + (f'<a class="read-via" href="{esc(link)}" rel="noopener nofollow">{esc(via)}</a>'
+                                  if link else f'<code class="read-via">{esc(via)}</code>'))
+    return out
+
+
+def review_text(record) -> str:
+    """What the card says about the record behind a forecast: how far it was reviewed, and what is newer."""
+    if not record.reviewed_through:
+        return ""
+    import datetime as dt
+
+    days = (dt.date.fromisoformat(record.as_of) - dt.date.fromisoformat(record.reviewed_through)).days
+    if days < 0:
+        text = f"Record reviewed through {record.reviewed_through} (after this forecast's as-of date)."
+    else:
+        text = f"Record reviewed through {record.reviewed_through} ({days} day{'' if days == 1 else 's'} before the as-of date)."
+    if record.unreviewed:
+        text += (f" Not yet reviewed: {len(record.unreviewed)} row(s) first public after that date "
+                 f"({', '.join(record.unreviewed)}) count as events, but not toward the rate, until a review covers them.")
+    return text
+
+
+def freshness_table(rows: list, as_of: str) -> str:
+    """Each chapter's record: reviewed through when, how many days before the as-of date, what was searched."""
+    from analysis.data.coverage import STALE_DAYS
+
+    body = []
+    for chapter, title, f in rows:
+        if f.reviewed_through is None:
+            body.append(f'<tr class="stale"><td>{esc(title)}</td><td>never</td><td>—</td><td>—</td><td></td></tr>')
+            continue
+        flag = " stale" if f.stale else ""
+        late = f"; {len(f.unreviewed)} newer row(s) not yet reviewed" if f.unreviewed else ""
+        body.append(f'<tr class="freshness-row{flag}" data-chapter="{esc(chapter)}"><td><a href="{esc(chapter)}.html">'
+                    f'{esc(title)}</a></td><td>{esc(f.reviewed_through)}</td><td data-sort="{f.days_behind}">'
+                    f'{f.days_behind}{" (stale)" if f.stale else ""}{esc(late)}</td><td>{esc(f.reviewed_on)}</td>'
+                    f'<td><details><summary>searched</summary>{esc(f.searched)}<br><em>found:</em> {esc(f.found)}'
+                    f'</details></td></tr>')
+    return (f'<div class="table-wrapper"><table class="freshness-table"><caption>How current each chapter\'s record is '
+            f'at the as-of date {esc(as_of)} (stale: reviewed more than {STALE_DAYS} days before it)</caption><thead><tr>'
+            '<th>chapter</th><th>record reviewed through</th><th>days before the as-of date</th><th>review done on</th>'
+            '<th>what was searched</th></tr></thead><tbody>' + "".join(body) + "</tbody></table></div>")
 
 
 def fmt_num(x, digits: int = 3) -> str:
@@ -102,7 +147,7 @@ def crowd_html(rows: list, probability: float) -> str:
 
 def prediction_card(p, record, ledger_row: dict | None, previous: float | None, formats: dict[str, str],
                     versions: list[dict] = (), crowd: list = (), rows: pd.DataFrame | None = None,
-                    moves: dict | None = None) -> str:
+                    moves: dict | None = None, corrections: dict | None = None) -> str:
     """The full block for one prediction, its permalink anchor: question, forecast and its change, interval,
     model range, sensitivity, crowd, criteria, downloads, cite box and the evidence that moved it."""
     q, s = record.quantity, record.sensitivity
@@ -111,9 +156,10 @@ def prediction_card(p, record, ledger_row: dict | None, previous: float | None, 
     if resolution:
         src = {"source_publisher": resolution.source_publisher, "source_title": resolution.source_title,
                "source_date": resolution.source_date, "source_url": resolution.source_url or ""}
-        status = (f'<p class="resolution resolution-{esc(resolution.outcome)}"><strong>Resolved '
+        status = (f'<div class="resolution resolution-{esc(resolution.outcome)}"><strong>Resolved '
                   f'{esc(resolution.outcome.upper())}</strong> on {esc(resolution.resolved_on)} — '
-                  f'{source_html(src)}. {esc(resolution.note or "")}</p>')
+                  f'{source_html(src)}. {esc(resolution.note or "")}'
+                  f'{corrections_html((corrections or {}).get(p.id, []))}</div>')
     retro = ('<p class="backtest">Written with hindsight (after its outcome was public): the forecast below uses '
              f'only evidence public by {esc(record.as_of)}, a date fixed before its outcome was known, and it is scored '
              'apart from the rule-generated backtest.</p>') if p.retrospective else ""
@@ -124,7 +170,7 @@ def prediction_card(p, record, ledger_row: dict | None, previous: float | None, 
     alternatives = "; ".join(f"{esc(a.label)} {pct(a.probability)}" for a in record.alternatives)
     own = "" if rows is None or not len(rows) else (
         f'<details class="card-evidence"><summary>The {len(rows)} evidence rows behind {esc(p.id)}</summary>'
-        + evidence_table(rows, moves or {}, local=False) + "</details>")
+        + evidence_table(rows, moves or {}, local=False, corrections=corrections) + "</details>")
     return f"""
 <div class="prediction-card" id="{esc(citations.anchor(p.id))}">
 <h3 class="prediction-title"><a class="anchor" href="#{esc(citations.anchor(p.id))}">{esc(p.id)}</a> {esc(p.question)}</h3>
@@ -132,6 +178,7 @@ def prediction_card(p, record, ledger_row: dict | None, previous: float | None, 
 <div class="forecast-figure"><span class="probability">{pct(record.probability)}</span>
 <span class="probability-label">P(YES) as of {esc(record.as_of)} · {esc(change_text(record.probability, previous))}
 · resolves by {esc(p.resolves_by)}</span></div>
+{f'<p class="freshness">{esc(review_text(record))}</p>' if review_text(record) and record.status == "open" else ""}
 <p class="quantity">{esc(q.name)}: median {fmt_num(q.median)}, 90% interval {fmt_num(q.lo90)}–{fmt_num(q.hi90)}</p>
 <p class="model-range">Model range: {pct(low)}–{pct(high)} across the model's structural alternatives ({alternatives or "none declared"}).</p>
 <p class="sensitivity">Prior sensitivity: P(YES) is {pct(s["weaker"])} under a weaker prior (half the pseudo-data),
@@ -152,9 +199,19 @@ def prediction_card(p, record, ledger_row: dict | None, previous: float | None, 
 </div>"""
 
 
-def evidence_table(rows: pd.DataFrame, moves: dict[str, dict[str, float]], local: bool = True) -> str:
+def corrections_html(fixes: list[dict]) -> str:
+    """The logged corrections to a row: what was logged, what it is now, and why."""
+    if not fixes:
+        return ""
+    items = "".join(f"<li>{esc(f['logged_on'])}: <code>{esc(f['column'])}</code> {esc(f['old'] or '(empty)')} → "
+                    f"{esc(f['new'] or '(empty)')}: {esc(f['reason'])}</li>" for f in fixes)
+    return f'<details class="corrections"><summary>corrected ({len(fixes)})</summary><ul>{items}</ul></details>'
+
+
+def evidence_table(rows: pd.DataFrame, moves: dict[str, dict[str, float]], local: bool = True,
+                   corrections: dict | None = None) -> str:
     """Evidence rows with how much each moved each prediction it informs (``local``: the chapter's own
-    table, whose rows are link targets)."""
+    table, whose rows are link targets), with any corrections logged against them."""
     body = []
     for _, row in rows.sort_values(["observed_on", "id"]).iterrows():
         informs = []
@@ -168,7 +225,7 @@ def evidence_table(rows: pd.DataFrame, moves: dict[str, dict[str, float]], local
             f'<td><code>{esc(row["id"])}</code></td><td>{esc(row["observed_on"])}</td>'
             f'<td>{esc(row["summary"])}</td><td>{source_html(row)}<br><small class="source-kind">'
             f'{esc(str(row.get("source_kind", "")).replace("_", " "))}, first public {esc(row.get("first_public", ""))}'
-            f'</small></td>'
+            f'</small>{corrections_html((corrections or {}).get(row["id"], []))}</td>'
             f'<td class="stance-{esc(row["stance"])}">{esc(row["stance"])}</td>'
             f'<td>{"<br>".join(informs) or "context only"}</td></tr>')
     return ('<div class="table-wrapper"><table class="evidence-table"><thead><tr><th>id</th><th>observed</th>'

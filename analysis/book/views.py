@@ -151,13 +151,19 @@ class Book:
             p = self.headline(slug)
             heads.append({"chapter": slug, "title": self.chapter_title(slug), "prediction": p,
                           "record": self.records[p.id], "previous": self.previous_probability(p.id)})
-        return html.front_page(heads, self.changes()[:8], self.data.predictions)
+        return html.front_page(heads, self.changes()[:8], self.data.predictions) + self.freshness()
+
+    def freshness(self) -> str:
+        """Each chapter's coverage at the current as-of date."""
+        as_of = dt.date.fromisoformat(self.current.as_of)
+        rows = [(slug, self.chapter_title(slug), self.data.freshness(slug, as_of)) for slug in self.chapters()]
+        return '<h2>How current the record is</h2>' + html.freshness_table(rows, self.current.as_of)
 
     def dashboard(self) -> str:
         predictions = list(self.data.predictions.values())
         previous = {p.id: self.previous_probability(p.id) for p in predictions}
         titles = {slug: self.chapter_title(slug) for slug in self.chapters()}
-        return html.dashboard_table(predictions, self.records, previous, titles, self.chapters())
+        return self.freshness() + html.dashboard_table(predictions, self.records, previous, titles, self.chapters())
 
     def changelog(self) -> str:
         return html.changelog_table(self.changes(), self.data.predictions)
@@ -218,7 +224,8 @@ class Chapter:
                                ("markdown", "bibtex", "csl-json")} if row else {}
         return HTML(html.prediction_card(p, record, row, self.book.previous_probability(prediction_id),
                                          citations_by_format, history_of(self.book.data_root, prediction_id),
-                                         self.book.crowd_for(prediction_id), rows, self.moves())
+                                         self.book.crowd_for(prediction_id), rows, self.moves(),
+                                         self.book.data.corrections)
                     + charts.embed_html(chart, f"chart-{citations.anchor(prediction_id)}"))
 
     def moves(self) -> dict[str, dict[str, float]]:
@@ -230,7 +237,7 @@ class Chapter:
         return out
 
     def evidence(self) -> HTML:
-        return HTML(html.evidence_table(self.evidence_rows, self.moves()))
+        return HTML(html.evidence_table(self.evidence_rows, self.moves(), corrections=self.book.data.corrections))
 
     def stance_counts(self) -> dict[str, int]:
         counts = self.evidence_rows["stance"].value_counts().to_dict()

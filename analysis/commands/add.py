@@ -40,14 +40,30 @@ def evidence_row(data: Dataset, prediction_ids: list[str], fields: dict) -> dict
     return row
 
 
-def add_evidence(root: Path, prediction_ids: list[str], fields: dict) -> str:
-    """Append one row for ``prediction_ids``; return its new id. Files are untouched on any error."""
+def duplicate_problems(data: Dataset, row: dict) -> list[Problem]:
+    """The rows the new one may repeat (same address, same or near-identical title), as problems that name
+    the flag that lets a different fact from the same source through."""
+    from analysis.data.intake import duplicates
+
+    return [Problem("--title" if d.why != "the same address" else "--url", 0,
+                    f"the new row may repeat {d.evidence_id} at {d.file}:{d.line} ({d.why})",
+                    "a fact not yet logged; if it is a different fact from the same source, pass --not-duplicate")
+            for d in duplicates(data.evidence, row)]
+
+
+def add_evidence(root: Path, prediction_ids: list[str], fields: dict, *, allow_duplicate: bool = False) -> str:
+    """Append one row for ``prediction_ids``; return its new id. Files are untouched on any error, and a row
+    that repeats a logged one (by address or title) is refused unless ``allow_duplicate``."""
     root = Path(root).absolute()
     check_url(fields.get("source_url", ""))
     with locked(root):
         data = load(root)
         data.raise_for_problems()
         row = evidence_row(data, prediction_ids, fields)
+        if not allow_duplicate:
+            found = duplicate_problems(data, row)
+            if found:
+                raise DataError(found)
         target = Layout.of(root).evidence_file(data.predictions[prediction_ids[0]].chapter)
         append_validated(root, target, names(EVIDENCE_COLUMNS), [[row[c] for c in names(EVIDENCE_COLUMNS)]])
     return row["id"]

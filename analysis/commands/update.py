@@ -27,7 +27,8 @@ from analysis.models.protocol import SamplerSettings
 from analysis.stores import ledger, updates, versions
 
 TIME_MOVE = 0.005
-FORECAST_INPUTS = ("predictions/*.yaml", "evidence/*.csv", "rosters/*.yaml", "resolutions.csv", "relations.yaml")
+FORECAST_INPUTS = ("predictions/*.yaml", "evidence/*.csv", "rosters/*.yaml", "resolutions.csv", "relations.yaml",
+                   "coverage.csv", "corrections.csv")
 
 
 def inputs_digest(root: Path) -> str:
@@ -155,7 +156,7 @@ def run_update(root: Path, *, as_of: dt.date | None = None, jobs: int = 1, sampl
     now = now or dt.datetime.now(dt.timezone.utc)
     with locked(root):
         versions.record_new_versions(root, data.predictions, today())
-        snapshots, written, notes = _append_snapshots(root, records, now)
+        snapshots, written, notes = _append_snapshots(root, records, now, old)
         digest_now, last = inputs_digest(root), updates.last_update(root)
         if written or last is None or last["as_of"] != as_of.isoformat() or last["inputs_sha256"] != digest_now:
             updates.append_update(root, {"as_of": as_of.isoformat(), "run_at": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -166,8 +167,12 @@ def run_update(root: Path, *, as_of: dt.date | None = None, jobs: int = 1, sampl
     return UpdateResult(as_of, records, tuple(p.id for p in todo), tuple(written), tuple(notes))
 
 
-def _append_snapshots(root: Path, records: dict[str, Forecast], now: dt.datetime):
-    """Under the lock: decide each prediction's cause, write the notes, then the ledger rows."""
+def _append_snapshots(root: Path, records: dict[str, Forecast], now: dt.datetime,
+                      published: dict[str, Forecast] | None = None):
+    """Under the lock: decide each prediction's cause, write the notes (the cause in words, against the
+    records the previous update published when they are at hand), then the ledger rows."""
+    from analysis.forecast.notes import explain
+
     rows = ledger.read_ledger(root)
     latest = ledger.latest_by_prediction(rows)
     notes = updates.read_notes(root)
@@ -179,8 +184,11 @@ def _append_snapshots(root: Path, records: dict[str, Forecast], now: dt.datetime
         record = records[pid]
         snap = ledger.snapshot_id(taken, pid, record.as_of)
         taken.add(snap)
+        last_note = notes.get(latest[pid]["snapshot"]) if pid in latest else None
+        before = (published or {}).get(pid)
+        used = set(last_note["evidence_ids"].split(";")) - {""} if last_note else None
         new_notes.append({"snapshot": snap, "cause": causes[pid], "evidence_ids": ";".join(record.evidence_ids),
-                          "model_sha256": record.model.digest, "note": ""})
+                          "model_sha256": record.model.digest, "note": explain(causes[pid], record, before, used)})
     updates.append_notes(root, new_notes)
     wanted = {n["snapshot"]: n for n in new_notes}
     proposals = [{**ledger_row(records[n["snapshot"].split("@")[0]], now), "snapshot": n["snapshot"]}
@@ -239,6 +247,30 @@ def movers(result: UpdateResult, previous: dict[str, dict], threshold: float, no
                 behind_it = [h.evidence_id for h in record.history if h.as_of > before["as_of"] and h.evidence_id]
             out.append({"id": pid, "from": float(before["probability"]), "to": record.probability, "delta": delta,
                         "evidence": behind_it})
+    return out
+
+
+def freshness_warnings(records: dict[str, Forecast], as_of: dt.date) -> list[str]:
+    """One line per chapter whose record is stale (reviewed more than STALE_DAYS before the as-of date), or
+    has rows newer than its review, which count as events but not yet toward any rate."""
+    from analysis.data.coverage import STALE_DAYS
+
+    out = []
+    for chapter in sorted({r.chapter for r in records.values()}):
+        mine = [r for r in records.values() if r.chapter == chapter and r.status == "open"]
+        reviewed = max((r.reviewed_through for r in mine), default="")
+        late = sorted({i for r in mine for i in r.unreviewed})
+        if not reviewed:
+            continue
+        days = (as_of - dt.date.fromisoformat(reviewed)).days
+        if days > STALE_DAYS:
+            out.append(f"{chapter}: the record was reviewed through {reviewed}, {days} days before {as_of} (more than "
+                       f"{STALE_DAYS}): search for what happened since and record it with `forecast review {chapter} "
+                       "--through DATE --searched ...`")
+        if late:
+            out.append(f"{chapter}: {len(late)} row(s) first public after the review date {reviewed} "
+                       f"({', '.join(late)}) count as events but not toward any rate until `forecast review "
+                       f"{chapter} --through DATE` covers them")
     return out
 
 

@@ -21,6 +21,8 @@ VERSIONS_FILE = "question_versions.csv"
 UPDATES_FILE = "updates.csv"
 SNAPSHOT_NOTES_FILE = "snapshot_notes.csv"
 CROWD_FILE = "crowd.csv"
+COVERAGE_FILE = "coverage.csv"
+CORRECTIONS_FILE = "corrections.csv"
 RELATIONS_FILE = "relations.yaml"
 DATAPACKAGE_FILE = "datapackage.json"
 LOCK_FILE = ".write.lock"
@@ -61,6 +63,14 @@ class Layout:
     @property
     def crowd(self) -> Path:
         return self.data / CROWD_FILE
+
+    @property
+    def coverage(self) -> Path:
+        return self.data / COVERAGE_FILE
+
+    @property
+    def corrections(self) -> Path:
+        return self.data / CORRECTIONS_FILE
 
     @property
     def relations(self) -> Path:

@@ -18,6 +18,7 @@ EVIDENCE_ID_RE = re.compile(r"^[A-Z]+-E\d{3,}$")
 PREDICTION_ID_RE = re.compile(r"^[A-Z]+-\d+$")
 SLUG_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 URL_RE = re.compile(r"^https?://[^\s<>\"']+$", re.IGNORECASE)
+STORED_FILE_RE = re.compile(r"^github:[A-Za-z0-9][\w.-]*/[\w.-]+/[^\s<>\"']+@[0-9a-f]{7,40}$")
 STANCES = ("for", "against", "neutral")
 SOURCE_KINDS = ("primary", "original_reporting", "repost")
 OUTCOMES = ("yes", "no", "annulled")
@@ -61,6 +62,9 @@ EVIDENCE_COLUMNS: tuple[Column, ...] = (
     Column("value", "number", False, "A measured value: a share in [0, 1] for a trend, parameters in billions, ..."),
     Column("lr", "string", False, "Likelihood ratio P(fact|YES)/P(fact|NO): a number, or `ID=x;ID=y`."),
     Column("reason", "string", False, "Why the fact is diagnostic; required with `lr`."),
+    Column("read_via", "string", False,
+           "The address actually opened (an http(s) URL, or `github:owner/repo/path@commit` for a stored file) when "
+           "it is not the original's: a mirror, digest, aggregator or republication. Then `source_kind` is `repost`."),
 )
 
 RESOLUTION_COLUMNS: tuple[Column, ...] = (
@@ -120,6 +124,27 @@ SNAPSHOT_NOTE_COLUMNS: tuple[Column, ...] = (
     Column("evidence_ids", "string", False, "The evidence ids the snapshot used (`;`-separated)."),
     Column("model_sha256", "string", True, "Hash of the model: family, its version, prior and settings."),
     Column("note", "string", False, "Anything else a reader needs."),
+)
+
+COVERAGE_COLUMNS: tuple[Column, ...] = (
+    Column("stream", "string", True, "The chapter slug whose record was reviewed."),
+    Column("reviewed_through", "date", True,
+           "The record is complete through this date: every qualifying public fact first public on or before it "
+           "that the search found is logged. Rate and survival models stop their exposure here."),
+    Column("searched", "string", True, "What was searched: sources, corpora, queries, names."),
+    Column("found", "string", True, "What the review found: the rows it added, or `nothing new`."),
+    Column("reviewed_on", "date", True, "When the review was done (on or after `reviewed_through`)."),
+)
+
+CORRECTION_COLUMNS: tuple[Column, ...] = (
+    Column("table", "string", True, "`evidence` or `resolutions`: the store whose row is corrected."),
+    Column("row", "string", True,
+           "The corrected row: an evidence id, or a resolution's prediction id. The row itself is never rewritten."),
+    Column("column", "string", True, "The corrected column (any but the row's id and `logged_on`)."),
+    Column("old", "string", False, "The cell's value before the correction (must match it)."),
+    Column("new", "string", False, "The corrected value; it is validated like the column itself."),
+    Column("reason", "string", True, "Why: the earlier report found, the copy that was read, the slip."),
+    Column("logged_on", "date", True, "When the correction was logged."),
 )
 
 CROWD_COLUMNS: tuple[Column, ...] = (
@@ -189,6 +214,10 @@ CHECKS: dict[str, tuple] = {
     "source_kind": (lambda s: s in SOURCE_KINDS, "is not a source kind", "one of " + ", ".join(SOURCE_KINDS)),
     "outcome": (lambda s: s in OUTCOMES, "is not an outcome", "one of " + ", ".join(OUTCOMES)),
     "evidence_id": (lambda s: bool(EVIDENCE_ID_RE.match(s)), "is not an evidence id", "e.g. NEO-E001"),
+    "slug": (lambda s: bool(SLUG_RE.match(s)), "is not a chapter slug", "lower-case-with-dashes, e.g. neo-labs"),
+    "table": (lambda s: s in ("evidence", "resolutions"), "is not a correctable store", "evidence or resolutions"),
+    "read_via": (lambda s: bool(URL_RE.match(s) or STORED_FILE_RE.match(s)), "is not an address or stored file",
+                 "an http(s) URL, or github:owner/repo/path@commit"),
     "prediction_ids": (
         lambda s: all(PREDICTION_ID_RE.match(p.strip()) for p in s.split(";")),
         "is not a list of prediction ids",
@@ -197,8 +226,9 @@ CHECKS: dict[str, tuple] = {
 }
 
 
-def _checks_for(column: Column) -> list[str]:
-    special = {"id": ["evidence_id"], "prediction": ["prediction_ids"], "source_url": ["url"],
+def checks_for(column: Column) -> list[str]:
+    special = {"id": ["evidence_id"], "prediction": ["prediction_ids"], "source_url": ["url"], "stream": ["slug"],
+               "table": ["table"], "read_via": ["read_via"],
                "stance": ["stance"], "outcome": ["outcome"], "source_kind": ["source_kind"]}
     if column.name in special:
         return special[column.name]
@@ -223,7 +253,7 @@ def table_schema(columns: tuple[Column, ...]) -> pa.DataFrameSchema:
     spec = {}
     for column in columns:
         checks = [_required_check(column)] if column.required else []
-        checks += [_element_check(name, column) for name in _checks_for(column)]
+        checks += [_element_check(name, column) for name in checks_for(column)]
         spec[column.name] = pa.Column(str, checks=checks, nullable=False)
     return pa.DataFrameSchema(spec, strict=True, ordered=False)
 
@@ -250,8 +280,12 @@ def datapackage(resources: dict[str, tuple[str, tuple[Column, ...]]]) -> dict:
     return out
 
 
-def describe(evidence_files: list[str]) -> dict:
-    """The data package for a data folder with these evidence files: every CSV the project keeps."""
+OPTIONAL_STORES = ("coverage.csv", "corrections.csv")  # described only once they exist
+
+
+def describe(evidence_files: list[str], present: set[str] = frozenset(OPTIONAL_STORES)) -> dict:
+    """The data package for a data folder with these evidence files: every CSV the project keeps (the
+    optional stores only when ``present``)."""
     evidence = {f"evidence-{name.removesuffix('.csv')}": (f"evidence/{name}", EVIDENCE_COLUMNS)
                 for name in evidence_files}
     return datapackage({
@@ -262,4 +296,6 @@ def describe(evidence_files: list[str]) -> dict:
         "updates": ("updates.csv", UPDATE_COLUMNS),
         "snapshot_notes": ("snapshot_notes.csv", SNAPSHOT_NOTE_COLUMNS),
         "crowd": ("crowd.csv", CROWD_COLUMNS),
+        **({"coverage": ("coverage.csv", COVERAGE_COLUMNS)} if "coverage.csv" in present else {}),
+        **({"corrections": ("corrections.csv", CORRECTION_COLUMNS)} if "corrections.csv" in present else {}),
     })

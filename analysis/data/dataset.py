@@ -16,7 +16,10 @@ import pandas as pd
 
 from analysis.contract.errors import DataError, Problem, display_path, quote
 from analysis.contract.layout import Layout
-from analysis.contract.schema import CROWD_COLUMNS, EVIDENCE_COLUMNS, RESOLUTION_COLUMNS
+from analysis.contract.schema import (CORRECTION_COLUMNS, COVERAGE_COLUMNS, CROWD_COLUMNS, EVIDENCE_COLUMNS,
+                                      RESOLUTION_COLUMNS)
+from analysis.data import corrections as fixes
+from analysis.data import coverage as cov
 from analysis.data import evidence as ev
 from analysis.data.predictions import Prediction, load_prediction_file
 from analysis.data.relations import Relation, load_relations
@@ -44,6 +47,8 @@ class Dataset:
     rosters: dict[str, Roster] = field(default_factory=dict)
     relations: list[Relation] = field(default_factory=list)
     crowd: pd.DataFrame | None = None  # crowd forecasts: shown beside the book's, never read by a model
+    reviews: list[cov.Review] = field(default_factory=list)  # the coverage record
+    corrections: dict[str, list[dict]] = field(default_factory=dict)  # corrections applied, by evidence id
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -64,6 +69,17 @@ class Dataset:
 
     def chapters(self) -> list[str]:
         return sorted({p.chapter for p in self.predictions.values()})
+
+    def reviewed_through(self, chapter: str) -> dt.date | None:
+        """The date through which ``chapter``'s record was reviewed (None: never)."""
+        review = cov.latest(self.reviews, chapter)
+        return review.reviewed_through if review else None
+
+    def freshness(self, chapter: str, as_of: dt.date) -> cov.Freshness:
+        """How current ``chapter``'s record is at ``as_of``, and which of its moving rows are newer than it."""
+        ids = {p.id for p in self.predictions.values() if p.chapter == chapter}
+        rows = self.evidence[self.evidence["predictions"].map(lambda ps: bool(ids & set(ps)))]
+        return cov.freshness(self.reviews, chapter, rows, as_of)
 
     def raise_for_problems(self) -> None:
         if self.problems:
@@ -202,6 +218,47 @@ def _load_crowd(data: Dataset) -> None:
     data.crowd = frame
 
 
+def _load_optional_table(data: Dataset, path: Path, columns) -> pd.DataFrame | None:
+    """A CSV store that may not exist yet (None then); a refused file is a problem."""
+    if not os.path.lexists(path):
+        return None
+    reason = refusal(path, data.root)
+    if reason:
+        data.problems.append(Problem(data.shown(path), 0, reason))
+        return None
+    return _load_table(data, [path], columns)
+
+
+def _load_coverage(data: Dataset) -> None:
+    before = len(data.problems)
+    frame = _load_optional_table(data, data.layout.coverage, COVERAGE_COLUMNS)
+    if len(data.problems) > before:
+        return
+    if frame is not None:
+        frame = cov.typed(frame)
+        data.problems += cov.problems(frame, set(data.chapters()), today())
+        data.reviews = cov.reviews(frame)
+    needs = sorted({p.chapter for p in data.predictions.values() if FAMILIES[p.model.family].reads_time})
+    for chapter in needs:
+        if cov.latest(data.reviews, chapter) is None:
+            first = min((p for p in data.predictions.values() if p.chapter == chapter), key=lambda p: p.line)
+            data.problems.append(Problem(first.file, first.line, f"chapter {quote(chapter)} has no coverage row, and "
+                                         "its models read time as evidence", f"a review: forecast review {chapter} "
+                                         "--through DATE --searched \"what was searched\""))
+
+
+def _apply_corrections(data: Dataset, evidence: pd.DataFrame, resolutions: pd.DataFrame
+                       ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    before = len(data.problems)
+    frame = _load_optional_table(data, data.layout.corrections, CORRECTION_COLUMNS)
+    if frame is None or len(data.problems) > before:
+        return evidence, resolutions
+    corrected, problems, applied = fixes.apply({"evidence": evidence, "resolutions": resolutions}, frame)
+    data.problems += problems
+    data.corrections = applied
+    return corrected["evidence"], corrected["resolutions"]
+
+
 def _load_relations(data: Dataset) -> None:
     path = data.layout.relations
     if not os.path.lexists(path):
@@ -243,6 +300,8 @@ def load(root: Path | str = "data") -> Dataset:
     before = len(data.problems)  # a refused file is reported, and the other files are still cross-checked
     evidence = _load_table(data, evidence_paths, EVIDENCE_COLUMNS)
     resolutions = _load_table(data, resolution_paths, RESOLUTION_COLUMNS)
+    if len(data.problems) == before:
+        evidence, resolutions = _apply_corrections(data, evidence, resolutions)
     data.evidence = ev.typed_evidence(evidence)
     data.resolutions = resolutions.assign(**{c: resolutions[c].map(ev.parse_date) for c in
                                              ("resolved_on", "source_date", "logged_on")})
@@ -255,6 +314,7 @@ def load(root: Path | str = "data") -> Dataset:
         _load_scenarios(data)
         _load_relations(data)
         _load_crowd(data)
+        _load_coverage(data)
         try:
             data.problems += version_problems(data.root, data.predictions)
         except DataError as err:

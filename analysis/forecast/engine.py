@@ -38,11 +38,22 @@ def model_spec(prediction) -> ModelSpec:
 
 
 def evidence_digest(rows: pd.DataFrame) -> str:
-    """Hash of exactly the evidence a forecast used: the columns its family can read, plus dates."""
+    """Hash of exactly the evidence rows a forecast used: the columns its family can read, plus dates. (A
+    later review date moves a forecast as time does, and is noted as such, not as new evidence.)"""
     columns = ("id", "prediction", "observed_on", "public_on", "entity", "event", "category", "count", "trials",
                "value", "lr")
     records = [[row_dict(r).get(c) for c in columns if c in r] for _, r in rows.sort_values("id").iterrows()]
     return digest(records)
+
+
+def review_limit(prediction, data: Dataset, cutoff: dt.date) -> dt.date | None:
+    """The reviewed-through date that limits a forecast as of ``cutoff``: the chapter's coverage date when it
+    is earlier than the cutoff and the model reads time as evidence; None when the record is complete to
+    the cutoff (a retrospective question, or a review that reaches the as-of date)."""
+    if not FAMILIES[prediction.model.family].reads_time:
+        return None
+    reviewed = data.reviewed_through(prediction.chapter)
+    return reviewed if reviewed and reviewed < cutoff else None
 
 
 class FitCache:
@@ -177,8 +188,10 @@ def record_key(prediction, data: Dataset, as_of: dt.date, sampler: SamplerSettin
     """Everything one prediction's full record depends on: its definition, the rows that name it, its
     resolution, the as-of date and the model code. Unchanged key, unchanged record, byte for byte."""
     definition = {k: v for k, v in asdict(prediction).items() if k not in ("file", "line", "lines")}
+    cutoff = forecast_cutoff(prediction, data, as_of)
     return digest({"prediction": definition, "rows": evidence_digest(data.rows_for(prediction.id)),
-                   "as_of": forecast_cutoff(prediction, data, as_of), "resolution": data.resolution(prediction.id),
+                   "as_of": cutoff, "resolution": data.resolution(prediction.id),
+                   "review_limit": review_limit(prediction, data, cutoff),
                    "extra": FAMILIES[prediction.model.family].context_digest(prediction, data),
                    "sampler": asdict(sampler), "schema": CACHE_SCHEMA, "code": model_code_digest(),
                    "versions": package_versions()})
@@ -213,12 +226,17 @@ def forecast_prediction(prediction, data: Dataset, as_of: dt.date, *, sampler: S
     resolution = _resolution(data, prediction.id)
     status = "open" if resolution is None else ("annulled" if resolution.outcome == "annulled" else "resolved")
     start, end = history_span(prediction, data, cutoff)
+    limit = review_limit(prediction, data, cutoff)
+    late = [i for i, d in zip(rows["id"], rows["public_on"]) if limit is not None and d > limit]
+    reviewed = data.reviewed_through(prediction.chapter)
     return Forecast(
         id=prediction.id, chapter=prediction.chapter, question=prediction.question, version=prediction.version,
         resolves_by=prediction.resolves_by.isoformat(), retrospective=prediction.retrospective, status=status,
         probability=fit.probability, probability_mcse=fit.mcse, quantity=fit.quantity, as_of=cutoff.isoformat(),
-        evidence_ids=tuple(sorted(rows["id"])), evidence_sha256=evidence_digest(rows), model=model_spec(prediction),
+        evidence_ids=tuple(sorted(rows["id"])), evidence_sha256=evidence_digest(rows),
+        model=model_spec(prediction),
         diagnostics=fit.diagnostics, sensitivity=result["sensitivity"],
         alternatives=alternatives(prediction, rows, cutoff, data, sampler=sampler, cache=cache),
         history=history(prediction, data, start, end, sampler=sampler, cache=cache), resolution=resolution,
-        key=record_key(prediction, data, as_of, sampler))
+        key=record_key(prediction, data, as_of, sampler),
+        reviewed_through=reviewed.isoformat() if reviewed else "", unreviewed=tuple(sorted(late)))

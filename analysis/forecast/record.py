@@ -91,6 +91,8 @@ class Forecast:
     history: tuple[Step, ...]
     resolution: Resolution | None
     key: str  # digest of everything the record depends on: same key, same record
+    reviewed_through: str = ""  # the chapter's record was reviewed through this date (the coverage record)
+    unreviewed: tuple[str, ...] = ()  # its rows first public after that date: tallied, not yet in the rate
 
     @property
     def evidence_count(self) -> int:
@@ -115,4 +117,5 @@ class Forecast:
         item["history"] = tuple(Step(**s) for s in item["history"])
         item["alternatives"] = tuple(Alternative(**a) for a in item.get("alternatives") or ())
         item["evidence_ids"] = tuple(item["evidence_ids"])
+        item["unreviewed"] = tuple(item.get("unreviewed") or ())
         return cls(**item)

@@ -45,6 +45,7 @@ class FamilyBase:
     quantity: ClassVar[str] = ""
     observation: ClassVar[str] = ""
     time_dependent: ClassVar[bool] = False
+    reads_time: ClassVar[bool] = False
     PRIOR: ClassVar[dict[str, str]] = {}
     SETTINGS: ClassVar[dict[str, Setting]] = {}
     COLUMNS: ClassVar[tuple[str, ...]] = ()  # evidence columns the family reads
@@ -96,6 +97,14 @@ class FamilyBase:
 
     def __repr__(self) -> str:
         return f"<family {self.name}>"
+
+
+def record_end(prediction, as_of: dt.date, data) -> dt.date:
+    """The last day the record is known to be complete, as of ``as_of``: the chapter's reviewed-through date
+    when it is earlier. A model that reads time as evidence (a rate's exposure, a survival clock, a hazard's
+    silence) stops there: a period nobody searched is not a period without events."""
+    reviewed = data.reviewed_through(prediction.chapter) if data is not None else None
+    return min(as_of, reviewed) if reviewed else as_of
 
 
 def years(start: dt.date, end: dt.date) -> float:

@@ -38,7 +38,7 @@ def row_problems(row: dict, settings: dict) -> list[tuple[str, str, str]]:
 def prepare(prediction, rows, as_of, data=None) -> dict:
     s = prediction.model.settings
     used = rows[rows["event"] == s["event"]]
-    end = min(as_of, s["record_until"]) if s.get("record_until") else as_of
+    end = base.record_end(prediction, as_of, data)
     # A unit arrives when it becomes public (a case unsealed, a study or report published), which for a report
     # can be long after the period it describes (its observed_on).
     arrived = used[(used["public_on"] >= s["arrivals_from"]) & (used["public_on"] <= end)]
@@ -51,7 +51,7 @@ def prepare(prediction, rows, as_of, data=None) -> dict:
             break
         taken_successes += min(int(count), room)
         taken_units += room
-    start = max(as_of, s["count_from"])
+    start = max(end, s["count_from"])
     return {"successes": int(used["count"].sum()), "trials": int(used["trials"].sum()),
             "arrivals": int(arrived["trials"].sum()), "exposure": max(base.years(s["arrivals_from"], end), 1 / 365.25),
             "horizon": max(base.years(start, prediction.resolves_by), 0.0),
@@ -129,7 +129,7 @@ def simulate_outcomes(predictions, data, as_of, n: int, rng) -> dict:
     """Outcomes of several questions on one stream of units, drawn together: per posterior draw, the units
     that arrive after the as-of date (times and successes), then each question's own count."""
     first = predictions[0]
-    inputs = {p.id: prepare(p, data.rows_for(p.id, as_of), as_of) for p in predictions}
+    inputs = {p.id: prepare(p, data.rows_for(p.id, as_of), as_of, data) for p in predictions}
     a, b = posterior(inputs[first.id], first.model.prior)
     ra, rb = rate_posterior(inputs[first.id], first.model.prior)
     share, rate = rng.beta(a, b, n), rng.gamma(ra, 1 / rb, n)
@@ -155,6 +155,7 @@ class BetaBinomial(FamilyBase):
     version = 2
     quantity = QUANTITY
     time_dependent = True
+    reads_time = True
     observation = "`event` = settings.event, `count` (successes) and `trials` (units), dated by `observed_on`"
     PRIOR = {"alpha": "Beta prior successes", "beta": "Beta prior failures",
              "rate_alpha": "Gamma shape on units per year (prior units)",
@@ -167,8 +168,7 @@ class BetaBinomial(FamilyBase):
                                      required=False),
                 "if_fewer": Setting(str, "with fewer units than the question names: resolve (on those that "
                                     "arrived) or annul", required=False, choices=("resolve", "annul")),
-                "record_until": Setting("date", "the record of units is complete only until this date",
-                                        required=False)}
+}
     COLUMNS = ("event", "count", "trials")
 
     def check_settings(self, settings):
@@ -186,7 +186,7 @@ class BetaBinomial(FamilyBase):
                 "count": ("how many of them are successes", ())}
 
     def prepare(self, prediction, rows, as_of, data=None):
-        return prepare(prediction, rows, as_of)
+        return prepare(prediction, rows, as_of, data)
 
     def fit(self, inputs, prior, *, seed, sampler, label):
         return fit(inputs, prior)
@@ -198,8 +198,8 @@ class BetaBinomial(FamilyBase):
         from analysis.contract.provenance import digest
 
         s = prediction.model.settings
-        shared = {k: s.get(k) for k in ("event", "arrivals_from", "record_until")}
-        return (self.name, digest({"settings": shared, "prior": prediction.model.prior}))
+        shared = {k: s.get(k) for k in ("event", "arrivals_from")}
+        return (self.name, prediction.chapter, digest({"settings": shared, "prior": prediction.model.prior}))
 
     def simulate(self, predictions, data, as_of, n, rng):
         return simulate_outcomes(predictions, data, as_of, n, rng)

@@ -1,8 +1,9 @@
 """An event rate: counts over exposure, Gamma prior on events per year.
 
 Question form: at least ``min_events`` counted events dated in [count_from, resolves_by].
-Exposure runs from ``window_start`` to the as-of date, or only to ``record_until`` where the record is
-known to be complete only that far (events after it are not counted toward the rate either).
+Exposure runs from ``window_start`` to the as-of date, or only to the chapter's reviewed-through date (the
+coverage record) when that is earlier: events first public after it count toward the question's tally,
+never toward the rate, and the forecast's future starts there.
 ``min_value`` counts only rows whose ``value`` reaches it (e.g. >= 100B parameters); ``entities`` only
 rows about the question's named units. ``half_life`` (years) weights old events and old exposure down
 (a power prior), so a rate that has changed is followed; the posterior stays exact.
@@ -40,7 +41,7 @@ def _exposure(start, end, half_life) -> float:
 def prepare(prediction, rows, as_of, data=None) -> dict:
     s = prediction.model.settings
     window_start, count_from = s["window_start"], s["count_from"]
-    end = min(as_of, s["record_until"]) if s.get("record_until") else as_of
+    end = base.record_end(prediction, as_of, data)
     used = rows[rows["event"].isin(s["events"])]
     if s.get("min_value") is not None:
         used = used[used["value"].fillna(-np.inf) >= s["min_value"]]
@@ -57,7 +58,7 @@ def prepare(prediction, rows, as_of, data=None) -> dict:
     return {
         "events": float((counts * weights)[in_target].sum()),
         "exposure": float(_exposure(window_start, end, s.get("half_life"))),
-        "horizon": max(base.years(max(as_of, count_from), prediction.resolves_by), 0.0),
+        "horizon": max(base.years(max(end, count_from), prediction.resolves_by), 0.0),
         "need": max(int(s["min_events"]) - already, 0),
         "pooled": bool(s.get("pooled", False)),
         "categories": categories,
@@ -137,6 +138,7 @@ class GammaPoisson(FamilyBase):
     quantity = QUANTITY
     version = 2
     time_dependent = True
+    reads_time = True
     observation = "`event` in settings.events, optional `category`, `count` (default 1), `value`, `entity`"
     PRIOR = {"alpha": "Gamma shape (prior events)", "beta": "Gamma rate (prior years of exposure)"}
     SETTINGS = {"events": Setting(list, "event names counted"),
@@ -145,8 +147,6 @@ class GammaPoisson(FamilyBase):
                 "min_events": Setting(int, "events needed for YES"),
                 "category": Setting(str, "the category the question is about", required=False),
                 "pooled": Setting(bool, "pool categories hierarchically", required=False),
-                "record_until": Setting("date", "the record is complete only until this date: exposure and "
-                                        "counted history stop there", required=False),
                 "min_value": Setting(float, "count only rows whose `value` is at least this", required=False),
                 "entities": Setting(list, "count only rows about these units (the question's named set)",
                                     required=False),
@@ -158,7 +158,7 @@ class GammaPoisson(FamilyBase):
         return row_problems(row, prediction.model.settings)
 
     def prepare(self, prediction, rows, as_of, data=None):
-        return prepare(prediction, rows, as_of)
+        return prepare(prediction, rows, as_of, data)
 
     def fit(self, inputs, prior, *, seed, sampler, label):
         return fit(inputs, prior, seed=seed, sampler=sampler, label=label)

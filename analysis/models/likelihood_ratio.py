@@ -10,7 +10,8 @@ with the strength of the evidence, never with the number of rows:
 
 For an event question (``kind: event``), the event has a constant hazard over its window, so with no
 event by the as-of date the chance left is 1 - (1 - P)^(days left / window days): silence lowers P(YES)
-as the deadline nears. A ``kind: state`` question asks about the world on a date; time alone does not
+as the deadline nears. Silence counts only as far as someone looked: the days left are counted from the
+chapter's reviewed-through date (the coverage record) when that is earlier than the as-of date. A ``kind: state`` question asks about the world on a date; time alone does not
 move it. Both integrals are computed by quadrature on the exact prior: no sampling, no seed.
 """
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from analysis.models import base
 from analysis.models.base import Diagnostics, FamilyBase, FitResult, Quantity, Setting, special, stats
 
 QUANTITY = "P(YES) over the whole window"
@@ -68,7 +70,8 @@ def prepare(prediction, rows, as_of, data=None) -> dict:
     start, end = window(prediction)
     log_lr = [float(np.log(lr_for(cell, prediction.id))) for cell in rows["lr"]]
     total = max((end - start).days, 1)
-    left = min(max((end - max(as_of, start)).days, 0), total)
+    looked = base.record_end(prediction, as_of, data)
+    left = min(max((end - max(looked, start)).days, 0), total)
     return {"log_lr": float(np.sum(log_lr)), "rows": len(log_lr), "spread": float(s.get("lr_spread", DEFAULT_SPREAD)),
             "kind": s.get("kind", "event"), "fraction_left": left / total}
 
@@ -104,6 +107,7 @@ class LikelihoodRatio(FamilyBase):
     version = 2
     quantity = QUANTITY
     time_dependent = True
+    reads_time = True
     observation = "`lr` (a number, or `ID=x;ID=y`) and a `reason`"
     PRIOR = {"alpha": "Beta on the base rate over the window: prior YES cases", "beta": "prior NO cases"}
     SETTINGS = {
@@ -123,7 +127,7 @@ class LikelihoodRatio(FamilyBase):
                 "reason": ("one line on why the fact is that diagnostic", ())}
 
     def prepare(self, prediction, rows, as_of, data=None):
-        return prepare(prediction, rows, as_of)
+        return prepare(prediction, rows, as_of, data)
 
     def fit(self, inputs, prior, *, seed, sampler, label):
         return fit(inputs, prior)

@@ -76,6 +76,7 @@ class Family(Protocol):
     quantity: ClassVar[str]
     observation: ClassVar[str]  # the evidence columns it reads, for the "Adding evidence" page
     time_dependent: ClassVar[bool]  # does P(YES) move with the as-of date alone?
+    reads_time: ClassVar[bool]  # is time without an event evidence? Then its clock stops at the reviewed date
 
     def prior_keys(self, settings: Mapping) -> dict[str, str]: ...
 

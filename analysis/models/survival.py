@@ -3,8 +3,9 @@ stop releasing open weights), with right-censoring and an explicit tracked set.
 
 Cohort: the roster's entries that had qualified (publicly met the roster's rule) by the as-of date.
 Each is at risk from its entry date (``qualified_on``, or its ``start`` under the alternative clock)
-until its first ``event`` row or the as-of date (or ``record_until``, where the record stops being
-complete). Events before entry are not counted (left truncation). Only roster entries are counted, so a
+until its first ``event`` row or the as-of date (or the chapter's reviewed-through date, from the coverage
+record, when that is earlier: an event first public after it takes its unit out of the question's risk set
+but does not count toward the hazard until a review covers it). Events before entry are not counted (left truncation). Only roster entries are counted, so a
 row can never silently join the cohort; the question's own units are ``tracked`` (default: the roster).
 
 Hazards are constant (exponential) with a Gamma prior on the base rate. Two optional structures:
@@ -41,7 +42,7 @@ def cohort(prediction, rows, as_of, data) -> dict:
     """The estimation data: per roster group, its tier, event count and exposure (years) as of ``as_of``."""
     s = prediction.model.settings
     roster = data.rosters[s["roster"]]
-    end = min(as_of, s["record_until"]) if s.get("record_until") else as_of
+    end = base.record_end(prediction, as_of, data)
     events = _first_events(rows, s["event"])
     strict = s.get("exclude_doubtful", False)
     groups: dict[str, dict] = {}
@@ -95,10 +96,11 @@ def question(prediction, rows, as_of, data, groups: list[str], tiers: list[str])
         group = groups.index(entry.group) if entry is not None and entry.group in groups else -1
         tier = tiers.index(entry.tier) if entry is not None and entry.tier in tiers else -1
         at_risk.append((name, group, tier))
-    start = max(as_of, s["count_from"])
+    now = base.record_end(prediction, as_of, data)  # the clock of the units still at risk starts here
+    start = max(now, s["count_from"])
     return {"at_risk": [a[0] for a in at_risk], "group_index": [a[1] for a in at_risk],
-            "tier_index": [a[2] for a in at_risk], "from": base.years(as_of, start) if start > as_of else 0.0,
-            "to": max(base.years(as_of, prediction.resolves_by), 0.0),
+            "tier_index": [a[2] for a in at_risk], "from": base.years(now, start) if start > now else 0.0,
+            "to": max(base.years(now, prediction.resolves_by), 0.0),
             "need": max(int(s["min_events"]) - already, 0)}
 
 
@@ -293,6 +295,7 @@ class Survival(FamilyBase):
     version = 2
     quantity = QUANTITY
     time_dependent = True
+    reads_time = True
     observation = "`entity` = a roster entry's name, `event` = settings.event (its first row dates the event)"
     PRIOR = {"alpha": "Gamma shape on the base hazard (prior events)",
              "beta": "Gamma rate on the base hazard (prior unit-years)"}
@@ -306,8 +309,6 @@ class Survival(FamilyBase):
         "tiers": Setting(bool, "one hazard per roster tier, pooled hierarchically", required=False),
         "clock": Setting(str, "when a unit's clock starts: qualified (default) or start", required=False,
                          choices=("qualified", "start")),
-        "record_until": Setting("date", "the record is complete only until this date: exposure stops there",
-                                required=False),
         "exclude_doubtful": Setting(bool, "leave out roster entries flagged doubtful", required=False),
     }
     COLUMNS = ("entity", "event")
@@ -378,7 +379,7 @@ class Survival(FamilyBase):
     def joint_key(self, prediction):
         s = prediction.model.settings
         shared = {k: v for k, v in s.items() if k not in ("tracked", "count_from", "min_events")}
-        return (self.name, digest({"settings": shared, "prior": prediction.model.prior}))
+        return (self.name, prediction.chapter, digest({"settings": shared, "prior": prediction.model.prior}))
 
     def simulate(self, predictions, data, as_of, n, rng):
         return simulate_outcomes(predictions, data, as_of, n, rng)
