@@ -16,7 +16,7 @@ from analysis.data import evidence as ev
 
 KEYS = {"evidence": "id", "resolutions": "prediction"}  # how each store names its rows
 COLUMNS = {"evidence": {c.name: c for c in EVIDENCE_COLUMNS}, "resolutions": {c.name: c for c in RESOLUTION_COLUMNS}}
-FIXED = ("id", "prediction", "logged_on")  # a row's identity and its logging date are never corrected
+FIXED = ("logged_on",)  # with each store's key: a row's identity and its logging date are never corrected
 
 
 def _cell_problems(spec, value: str) -> list[tuple[str, str]]:
@@ -41,9 +41,10 @@ def apply(tables: dict[str, pd.DataFrame], corrections: pd.DataFrame) -> tuple[d
             problems.append(Problem(*where, f"no {table} row {quote(key)}", f"a {KEYS[table]} in the {table} store"))
             continue
         spec = COLUMNS[table].get(column)
-        if spec is None or column in FIXED:
+        fixed = (KEYS[table], *FIXED)
+        if spec is None or column in fixed:
             problems.append(Problem(*where, f"column {quote(column)} cannot be corrected",
-                                    "one of " + ", ".join(c for c in COLUMNS[table] if c not in FIXED)))
+                                    "one of " + ", ".join(c for c in COLUMNS[table] if c not in fixed)))
             continue
         index = matches[-1]
         current = frame.at[index, column]
