@@ -167,21 +167,61 @@ RELATIONS = """relations:
   - kind: subset
     lower: TST-4
     upper: TST-3
-    note: A deliberate, false relation that the gate must refuse.
+    note: A deliberate, false relation that validation must refuse.
 """
 
 
-def test_a_broken_relation_stops_the_update(run_cli, data_dir):
+def test_a_relation_the_definitions_do_not_imply_is_refused(run_cli, data_dir):
+    """TST-4 (a one-off event) does not imply TST-3 (a founder absorbed): the relation could only ever hold
+    numerically, so validation refuses it at its line, before any fit."""
     (data_dir / "relations.yaml").write_text(RELATIONS, encoding="utf-8")
     before = snapshot(data_dir)
     result = run_cli("update", "--as-of", "2026-11-29", "--data", str(data_dir))
-    probabilities = {}
     assert result.code == 1, result
-    assert "TST-4" in result.err and "TST-3" in result.err and "relation" in result.err
-    assert snapshot(data_dir) == before and probabilities == {}
-    (data_dir / "relations.yaml").write_text(RELATIONS.replace("lower: TST-4\n    upper: TST-3",
-                                                               "lower: TST-3\n    upper: TST-4"), encoding="utf-8")
-    assert run_cli("update", "--as-of", "2026-11-29", "--data", str(data_dir)).code == 0
+    assert "relations.yaml:2: the subset relation TST-4 -> TST-3 is not implied" in result.err
+    assert snapshot(data_dir) == before
+
+
+def test_the_coherence_gate_refuses_numbers_that_break_a_valid_relation(data_dir):
+    """The gate is the second line: forecasts that break a valid relation (a model bug) are never written."""
+    from dataclasses import replace
+
+    from analysis.data.relations import Relation
+    from analysis.forecast.coherence import violations
+
+    records = run_update(data_dir, as_of=AS_OF, progress=False).records
+    relation = Relation("threshold", "TST-2", "TST-1", "test", "relations.yaml", 3)
+    assert violations(records, [relation]) == [] or records["TST-2"].probability > records["TST-1"].probability
+    broken = {**records, "TST-2": replace(records["TST-2"], probability=records["TST-1"].probability + 0.2,
+                                          probability_mcse=0.0)}
+    found = violations(broken, [relation])
+    assert len(found) == 1 and found[0].startswith("relations.yaml:3: TST-2") and "TST-1" in found[0]
+
+
+def test_neo3_and_neo6_old_windows_would_be_refused(tmp_path):
+    """The shipped relations hold by the questions' definitions; the versions before this fix did not: NEO-3's
+    resolve-by date ended its window six months early, and NEO-6 counted from 2026-11-29."""
+    import shutil
+
+    from conftest import REPO
+
+    copy = tmp_path / "data"
+    shutil.copytree(REPO / "data", copy)
+    assert not [p for p in ds.load(copy).problems if "relation" in p.message]
+    path = copy / "predictions" / "neo-labs.yaml"
+    text = path.read_text(encoding="utf-8")
+    old3 = text.replace("  resolves_by: 2027-12-31\n  retrospective: false\n  tags: [talent, survival, signpost]",
+                        "  resolves_by: 2027-06-30\n  retrospective: false\n  tags: [talent, survival, signpost]")
+    assert old3 != text
+    path.write_text(old3, encoding="utf-8")
+    messages = [p.message for p in ds.load(copy).problems]
+    assert any("threshold relation NEO-1 -> NEO-3 is not implied" in m for m in messages), messages
+    old6 = text.replace('tracked: ["Ilya Sutskever", "Mira Murati"]\n      count_from: 2026-12-01',
+                        'tracked: ["Ilya Sutskever", "Mira Murati"]\n      count_from: 2026-11-29')
+    assert old6 != text
+    path.write_text(old6, encoding="utf-8")
+    messages = [p.message for p in ds.load(copy).problems]
+    assert any("subset relation NEO-6 -> NEO-3 is not implied" in m and "window" in m for m in messages), messages
 
 
 def test_update_runs_on_a_dask_cluster(data_dir):

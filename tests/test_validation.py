@@ -218,3 +218,9 @@ def test_an_lr_for_a_question_the_row_does_not_list(run_cli, data_dir):
         pytest.fail("fixture has no simple row with an lr")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     expect_rejected(run_cli, data_dir, "lr gives a ratio for TST-9", EVIDENCE, line=number)
+
+
+def test_a_question_naming_a_date_after_its_deadline_is_refused(run_cli, data_dir):
+    edit(data_dir, PREDICTIONS, "question: Will at least 2 cases be filed between 2026-12-01 and 2027-12-31?",
+         "question: Will at least 2 cases be filed between 2026-12-01 and 2028-06-30?")
+    expect_rejected(run_cli, data_dir, "question names 2028-06-30, after resolves_by 2027-12-31", PREDICTIONS, line=18)

@@ -22,7 +22,7 @@ from analysis.data import corrections as fixes
 from analysis.data import coverage as cov
 from analysis.data import evidence as ev
 from analysis.data.predictions import Prediction, load_prediction_file
-from analysis.data.relations import Relation, load_relations
+from analysis.data.relations import Relation, load_relations, logical_problems
 from analysis.data.rosters import Roster, load_roster
 from analysis.data.scenarios import ChapterScenarios, load_scenarios
 from analysis.files.csvtable import read_table
@@ -146,8 +146,10 @@ def _check_evidence(data: Dataset, evidence: pd.DataFrame) -> None:
             say(f"duplicate evidence id {quote(row['id'])}", f"a new id (first used at {seen[row['id']][0]}:"
                 f"{seen[row['id']][1]})")
         seen.setdefault(row["id"], where)
-        if row["observed_on"] and row["observed_on"] > now:
-            say(f"observed_on {row['observed_on']} is after today ({now})", "an event that has already happened")
+        for column in ("observed_on", "first_public", "source_date", "logged_on"):
+            if row[column] and row[column] > now:
+                say(f"{column} {row[column]} is after today ({now})", "a date that has already come: an event "
+                    "that happened, a source that was published, a row that was logged")
         first, observed, source = row["first_public"], row["observed_on"], row["source_date"]
         if first and observed and first < observed:
             say(f"first_public {first} is before observed_on {observed}", "a fact made public on or after it happened")
@@ -268,7 +270,7 @@ def _load_relations(data: Dataset) -> None:
         data.problems.append(Problem(data.shown(path), 0, reason))
         return
     data.relations, problems = load_relations(path, data.shown(path), data.predictions, data.root)
-    data.problems += problems
+    data.problems += problems + logical_problems(data.relations, data.predictions)
 
 
 def _load_scenarios(data: Dataset) -> None:

@@ -60,14 +60,33 @@ def _structured(html: str, url: str | None) -> tuple[dict, dict]:
     return og, article
 
 
+def _canonical(html: str) -> str:
+    import lxml.html
+
+    try:
+        found = lxml.html.fromstring(html).xpath('//link[@rel="canonical"]/@href')
+    except (ValueError, lxml.etree.ParserError):
+        return ""
+    return str(found[0]).strip() if found else ""
+
+
+def without_tracking(url: str) -> str:
+    """The address without tracking parameters (utm_*, fbclid, ...): the same document."""
+    parts = urlsplit(url)
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not TRACKING.match(k.lower())])
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+
+
 def page_metadata(html: str) -> PageMetadata:
-    """Publisher, title, publication date (YYYY-MM-DD) and canonical address of a saved HTML page."""
+    """Publisher, title, publication date (YYYY-MM-DD) and canonical address of a saved HTML page: the
+    page's canonical link first, then its JSON-LD and Open Graph addresses."""
     import trafilatura
     from htmldate import find_date
 
     meta = trafilatura.extract_metadata(html)
     og, article = _structured(html, None)
-    url = _first(og.get("og:url"), article.get("url"), article.get("mainEntityOfPage"), getattr(meta, "url", ""))
+    url = without_tracking(_first(_canonical(html), article.get("url"), article.get("mainEntityOfPage"),
+                                  og.get("og:url"), getattr(meta, "url", "")))
     date = _first(article.get("datePublished"), og.get("article:published_time"), getattr(meta, "date", ""))
     if not parse_date(date[:10]):
         date = find_date(html, original_date=True, extensive_search=False) or ""

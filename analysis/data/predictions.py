@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -98,6 +99,13 @@ def _parse_item(item, shown: str, slug: str, problems: list[Problem]) -> Predict
     elif published and resolves_by and resolves_by < published:
         problems.append(Problem(shown, at("resolves_by"), f"resolves_by {resolves_by} is before published {published}",
                                 "a resolve-by date on or after the published date"))
+    if resolves_by:
+        for key in ("question", "resolution_criteria"):
+            late = sorted({d for d in re.findall(r"\b\d{4}-\d{2}-\d{2}\b", str(item[key]))
+                           if (parse_date(d) or resolves_by) > resolves_by})
+            if late:
+                problems.append(Problem(shown, at(key), f"{key} names {', '.join(late)}, after resolves_by {resolves_by}",
+                                        "a question whose text and deadline agree (edit one, and bump the version)"))
     version = item["version"]
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         problems.append(Problem(shown, at("version"), f"version {quote(version)} is not a positive integer", "1, 2, ..."))

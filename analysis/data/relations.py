@@ -46,3 +46,36 @@ def load_relations(path: Path, shown: str, predictions: dict, root: Path | None 
         out.append(Relation(item["kind"], str(item["lower"]), str(item["upper"]), " ".join(str(item["note"]).split()),
                             shown, line))
     return (out, problems) if not problems else ([], problems)
+
+
+def _implied(kind: str, low, high) -> str:
+    """Why ``low``'s YES does not imply ``high``'s by their scopes (empty when it does)."""
+    if low.start < high.start or low.end > high.end:
+        return (f"the lower question's window {low.start} to {low.end} is not inside the upper's "
+                f"{high.start} to {high.end}")
+    if low.event != high.event or (kind != "subset" and low.source != high.source):
+        return "the two questions do not count the same event"
+    if low.units is not None and high.units is not None and not low.units <= high.units:
+        return "the lower question's units are not among the upper's"
+    if kind in ("threshold", "subset") and (low.threshold or 1) < (high.threshold or 1):
+        return f"the lower question needs {low.threshold}, fewer than the upper's {high.threshold}"
+    if kind == "threshold" and (low.start, low.end, low.units) != (high.start, high.end, high.units):
+        return "a threshold relation needs the same window and units"
+    if kind == "horizon" and (low.start != high.start or low.threshold != high.threshold or low.units != high.units):
+        return "a horizon relation needs the same start, threshold and units"
+    return ""
+
+
+def logical_problems(relations: list[Relation], predictions: dict) -> list[Problem]:
+    """Relations that hold only numerically: the lower question's YES must imply the upper's by their
+    windows, units, events and thresholds (read through each family's ``scope``)."""
+    from analysis.models import FAMILIES
+
+    out = []
+    for r in relations:
+        low, high = predictions[r.lower], predictions[r.upper]
+        why = _implied(r.kind, FAMILIES[low.model.family].scope(low), FAMILIES[high.model.family].scope(high))
+        if why:
+            out.append(Problem(r.file, r.line, f"the {r.kind} relation {r.lower} -> {r.upper} is not implied: {why}",
+                               "a relation that follows from the two questions' definitions"))
+    return out

@@ -12,7 +12,7 @@ from typing import Callable, ClassVar, Mapping
 import numpy as np
 
 from analysis.contract.errors import ModelError
-from analysis.models.protocol import Diagnostics, FitResult, Quantity, RowProblem, SamplerSettings, Setting
+from analysis.models.protocol import Diagnostics, FitResult, Quantity, RowProblem, SamplerSettings, Scope, Setting
 
 __all__ = ["FamilyBase", "Diagnostics", "FitResult", "Quantity", "SamplerSettings", "Setting"]
 
@@ -90,6 +90,17 @@ class FamilyBase:
     def joint_key(self, prediction) -> tuple | None:
         """Predictions with the same key share one posterior, so their outcomes can be drawn together."""
         return None
+
+    def scope(self, prediction) -> Scope:
+        """The question's window, units, event and threshold, read from its settings (a family whose
+        settings say these differently overrides this)."""
+        s = prediction.model.settings
+        units = s.get("tracked") or s.get("entities")
+        events = s.get("events") or ([s["event"]] if s.get("event") else [])
+        threshold = s.get("min_events", s.get("min_successes"))
+        return Scope(s.get("count_from") or s.get("window_start") or prediction.published, prediction.resolves_by,
+                     frozenset(units) if units else None, threshold, tuple(events),
+                     (self.name, s.get("roster"), s.get("category"), s.get("series"), s.get("max_units")))
 
     def simulate(self, predictions: list, data, as_of, n: int, rng) -> dict:
         """Joint outcome draws {prediction id: bool array of length n} for predictions sharing a joint key."""

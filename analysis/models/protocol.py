@@ -67,6 +67,19 @@ class FitResult:
 RowProblem = tuple[str, str, str]  # (column, what is wrong, what was expected)
 
 
+@dataclass(frozen=True)
+class Scope:
+    """What a question counts, as far as a declared relation needs to know: the window, the units, the event
+    and the threshold. Two questions' scopes say whether one's YES implies the other's."""
+
+    start: dt.date
+    end: dt.date
+    units: frozenset | None  # the question's named units (None: any)
+    threshold: int | None  # events or successes needed (None: a single event or a state)
+    event: tuple[str, ...]
+    source: tuple  # what else must match (roster, category, ...)
+
+
 @runtime_checkable
 class Family(Protocol):
     """A model family. Implementations live in ``analysis/models/<name>.py``."""
@@ -105,5 +118,7 @@ class Family(Protocol):
     def alternatives(self, prediction) -> dict[str, tuple[dict, dict]]: ...
 
     def joint_key(self, prediction) -> tuple | None: ...
+
+    def scope(self, prediction) -> Scope: ...
 
     def simulate(self, predictions: list, data, as_of, n: int, rng) -> dict: ...
