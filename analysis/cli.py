@@ -215,6 +215,9 @@ def _as_of(value: str | None, data: Path):
     parsed = parse_date(value)
     if parsed is None:
         raise DataError([Problem("--as-of", 0, f"'{value}' is not a valid date", "YYYY-MM-DD, today or recorded")])
+    if parsed > today():
+        raise DataError([Problem("--as-of", 0, f"{parsed} is after today ({today()})",
+                                 "a date that has come: a snapshot for a day that has not happened would be permanent")])
     return parsed
 
 
@@ -289,13 +292,16 @@ def export(
     """The current forecasts in one contract (JSON or CSV), for the book, other tools and memos."""
     from analysis.commands.export import export_text
 
+    from analysis.files.storage import check_output
+
+    target = check_output(out, data) if out is not None else None
     text = export_text(data, format)
-    if out is None:
+    if target is None:
         typer.echo(text, nl=False)
     else:
         from analysis.files.storage import atomic_write_bytes
 
-        atomic_write_bytes(out, text.encode("utf-8"))
+        atomic_write_bytes(target, text.encode("utf-8"))
 
 
 @app.command("prepare-book")
@@ -321,7 +327,7 @@ def cite(
     from analysis.book import citations
     from analysis.contract.layout import Layout
     from analysis.contract.schema import parse_date
-    from analysis.data.dataset import load_valid
+    from analysis.data.dataset import load_valid, today
     from analysis.stores import ledger
 
     loaded = load_valid(data)
@@ -332,6 +338,13 @@ def cite(
         when = parse_date(as_of)
         if when is None:
             raise DataError([Problem("--as-of", 0, f"'{as_of}' is not a valid date", "YYYY-MM-DD")])
+        if when > today():
+            raise DataError([Problem("--as-of", 0, f"{when} is after today ({today()})",
+                                     "a date that has come: the ledger holds no snapshot for a later day")])
+        first = min((r["as_of"] for r in ledger.read_ledger(data) if r["prediction"] == prediction), default=None)
+        if first is not None and when.isoformat() < first:
+            raise DataError([Problem("--as-of", 0, f"{when} is before the first snapshot of {prediction} ({first})",
+                                     f"a date on or after {first}")])
         rows = [r for r in rows if r["as_of"] <= when.isoformat()]
     if not rows:
         raise DataError([Problem(str(Layout.of(data).ledger), 0, f"no snapshot of {prediction}"
@@ -359,10 +372,13 @@ def figure(
     """The prediction's history chart as a static PNG or SVG, for memos."""
     from analysis.book.build import figure as make_figure
 
+    from analysis.files.storage import check_output
+
     if format not in ("png", "svg"):
         raise DataError([Problem("--format", 0, f"unknown format '{format}'", "png or svg")])
+    target = check_output(out, data)
     try:
-        make_figure(data, prediction, out, format)
+        make_figure(data, prediction, target, format)
     except KeyError:
         raise DataError([Problem("PREDICTION", 0, f"no forecast for '{prediction}'", "an id from `forecast list`, "
                                  "after `forecast update`")]) from None

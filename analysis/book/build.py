@@ -15,7 +15,7 @@ from analysis.book import charts, citations, html, site
 from analysis.book.views import Book
 from analysis.contract.layout import Layout
 from analysis.contract.provenance import digest
-from analysis.contract.schema import EVIDENCE_COLUMNS, RESOLUTION_COLUMNS
+from analysis.contract.schema import CORRECTION_COLUMNS, COVERAGE_COLUMNS, EVIDENCE_COLUMNS, RESOLUTION_COLUMNS
 from analysis.files.storage import atomic_write_bytes
 from analysis.files.yamlfile import MAX_DEPTH
 
@@ -94,7 +94,10 @@ def fragments(book: Book, backtest: dict | None) -> dict[str, str]:
     """The HTML each kernel-free page includes, by file name."""
     from analysis.forecast.checks import predictive_checks
 
-    out = {"front.html": book.front_page(), "dashboard.html": book.dashboard(), "changelog.html": book.changelog(),
+    out = {"front.html": book.front_page(), "freshness.html": book.freshness(), "dashboard.html": book.dashboard(),
+           "changelog.html": book.changelog(),
+           "coverage-columns.html": html.columns_table(COVERAGE_COLUMNS),
+           "correction-columns.html": html.columns_table(CORRECTION_COLUMNS),
            "families.html": html.families_table(), "evidence-columns.html": html.columns_table(EVIDENCE_COLUMNS),
            "resolution-columns.html": html.columns_table(RESOLUTION_COLUMNS), "limits.html": limits_html()}
     out["checks.html"] = html.checks_table(_cached_checks(book, predictive_checks))

@@ -6,7 +6,6 @@ import json
 import re
 from urllib.parse import quote
 import pandas as pd
-import yaml
 
 BOOK_TITLE = "Forecasting the AI industry"
 MONTHS = "jan feb mar apr may jun jul aug sep oct nov dec".split()
@@ -44,11 +43,25 @@ def evidence_bibtex(evidence: pd.DataFrame) -> str:
 
 
 def base_url(layout) -> str:
-    """The published book's base URL, from its one place: ``_config.yml`` (``html.baseurl``); empty when unset."""
+    """The published book's base URL, from its one place: ``_config.yml`` (``html.baseurl``); empty when unset.
+
+    It is pasted into every citation, link and feed, so anything but a plain http(s) address is refused
+    at its line."""
+    from analysis.contract.errors import DataError, Problem, quote
+    from analysis.contract.schema import URL_RE
+    from analysis.files.yamlfile import load_yaml
+
     if not layout.config.exists():
         return ""
-    doc = yaml.safe_load(layout.config.read_text(encoding="utf-8")) or {}
-    return str((doc.get("html") or {}).get("baseurl") or "").rstrip("/")
+    doc = load_yaml(layout.config, "_config.yml")
+    html = doc.get("html") if isinstance(doc, dict) else None
+    value = str((html or {}).get("baseurl") or "") if isinstance(html, dict) or html is None else ""
+    if value and not (URL_RE.match(value) and value.lower().startswith(("https://", "http://"))
+                      and "?" not in value and "#" not in value):
+        line = (html or {}).get("__lines__", {}).get("baseurl", 1) if isinstance(html, dict) else 1
+        raise DataError([Problem("_config.yml", line, f"html.baseurl {quote(value)} is not a plain http(s) address",
+                                 "the address the book is published at, e.g. https://owner.github.io/repository")])
+    return value.rstrip("/")
 
 
 UNSET_BASE = ("warning: no public base URL is configured, so this citation's link is relative and will not "

@@ -151,13 +151,13 @@ class Book:
             p = self.headline(slug)
             heads.append({"chapter": slug, "title": self.chapter_title(slug), "prediction": p,
                           "record": self.records[p.id], "previous": self.previous_probability(p.id)})
-        return html.front_page(heads, self.changes()[:8], self.data.predictions) + self.freshness()
+        return html.front_page(heads, self.changes()[:8], self.data.predictions)
 
     def freshness(self) -> str:
         """Each chapter's coverage at the current as-of date."""
         as_of = dt.date.fromisoformat(self.current.as_of)
         rows = [(slug, self.chapter_title(slug), self.data.freshness(slug, as_of)) for slug in self.chapters()]
-        return '<h2>How current the record is</h2>' + html.freshness_table(rows, self.current.as_of)
+        return html.freshness_table(rows, self.current.as_of)
 
     def dashboard(self) -> str:
         predictions = list(self.data.predictions.values())

@@ -193,22 +193,27 @@ def parse_date(text: str) -> dt.date | None:
         return None
 
 
+MAX_COUNT = 10**9  # counts and trials: far above any real tally, far below a 64-bit overflow
+MAX_ABS_NUMBER = 1e12  # measured values (shares, parameters in billions, prices)
+NUMBER_RE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
 def _is_int(text: str) -> bool:
-    return bool(re.fullmatch(r"[+-]?\d+", text))
+    """ASCII digits only (a look-alike digit from another script is not a number here)."""
+    return bool(re.fullmatch(r"[+-]?[0-9]+", text))
 
 
 def _is_number(text: str) -> bool:
-    try:
-        return pd.notna(float(text)) and float(text) not in (float("inf"), float("-inf"))
-    except ValueError:
-        return False
+    return bool(NUMBER_RE.fullmatch(text)) and abs(float(text)) <= MAX_ABS_NUMBER
 
 
 # Element-wise checks: name -> (predicate on a non-empty string, message, expected).
 CHECKS: dict[str, tuple] = {
     "date": (lambda s: parse_date(s) is not None, "is not a valid date", "a real date as YYYY-MM-DD"),
-    "integer": (lambda s: _is_int(s) and int(s) >= 0, "is not a whole number >= 0", "a count such as 0, 1, 12"),
-    "number": (_is_number, "is not a number", "a decimal number"),
+    "integer": (lambda s: _is_int(s) and 0 <= int(s) <= MAX_COUNT, "is not a whole number from 0 to 10^9",
+                "a count such as 0, 1, 12 (ASCII digits, at most 1,000,000,000)"),
+    "number": (_is_number, "is not a number within bounds",
+               "a decimal number in ASCII digits, at most 10^12 in size"),
     "url": (lambda s: bool(URL_RE.match(s)), "is not an http(s) URL", "an address starting http:// or https://"),
     "stance": (lambda s: s in STANCES, "is not a stance", "one of " + ", ".join(STANCES)),
     "source_kind": (lambda s: s in SOURCE_KINDS, "is not a source kind", "one of " + ", ".join(SOURCE_KINDS)),

@@ -49,6 +49,9 @@ def parse_csv(text: str, shown: str, columns: tuple[Column, ...]) -> pd.DataFram
         problems.append(Problem(shown, 1, f"unknown column {quote(unknown)}", "only: " + ",".join(names)))
     if len(set(header)) != len(header):
         problems.append(Problem(shown, 1, "a column name is repeated", "each column once"))
+    elif not problems and header != names:
+        problems.append(Problem(shown, 1, "the columns are in another order than the contract's",
+                                "the header exactly: " + ",".join(names) + " (rows are appended in that order)"))
     for record, line in zip(body, body_lines):
         if len(record) != len(header):
             problems.append(Problem(shown, line, f"{len(record)} fields in this row",
@@ -65,6 +68,8 @@ def parse_csv(text: str, shown: str, columns: tuple[Column, ...]) -> pd.DataFram
 
 def check_schema(frame: pd.DataFrame, shown: str, columns: tuple[Column, ...]) -> list[Problem]:
     """Run the pandera schema lazily and turn every failure into a FILE:LINE problem."""
+    if not len(frame):
+        return []  # a header-only file (a new chapter's evidence, a store before its first row) is valid
     by_name = {c.name: c for c in columns}
     schema = table_schema(columns)
     try:

@@ -162,8 +162,10 @@ def atomic_write_bytes(path: Path, data: bytes, root: Path | None = None) -> Non
     elif os.path.islink(path):
         raise DataError([Problem(str(path), 0, LINK_REFUSAL)])
     path.parent.mkdir(parents=True, exist_ok=True)
+    mode = _mode_for(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, mode)  # the replaced file's mode, or the umask's: never the temp file's private 0600
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -178,6 +180,34 @@ def atomic_write_bytes(path: Path, data: bytes, root: Path | None = None) -> Non
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def _mode_for(path: Path) -> int:
+    try:
+        return stat.S_IMODE(os.lstat(path).st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def check_output(path: Path, data_root: Path, shown: str = "--out") -> Path:
+    """Where a command may write a file the user asked for (a figure, an export): never inside the data folder
+    (a typo must not replace a data file), never over a link, FIFO, device or folder, and only in a folder that
+    already exists. Returns the absolute path."""
+    target = Path(path).absolute()
+    data = Path(data_root).absolute()
+    resolved = Path(os.path.realpath(target))
+    if resolved == Path(os.path.realpath(data)) or Path(os.path.realpath(data)) in resolved.parents:
+        raise DataError([Problem(shown, 0, f"{path} is inside the data folder", "an output path outside data/")])
+    if os.path.lexists(target):
+        info = os.lstat(target)
+        if stat.S_ISLNK(info.st_mode) or not stat.S_ISREG(info.st_mode):
+            raise DataError([Problem(shown, 0, f"{path} exists and is not a regular file",
+                                     "a new file, or a regular file to replace (not a link, FIFO, device or folder)")])
+    if not target.parent.is_dir():
+        raise DataError([Problem(shown, 0, f"folder {target.parent} does not exist", "an existing folder")])
+    return target
 
 
 def append_bytes_atomically(path: Path, addition: bytes, root: Path | None = None) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from analysis.contract.errors import DataError, Problem
+from analysis.contract.errors import DataError, Problem, quote
 from analysis.files.storage import read_text
 
 MAX_DEPTH = 32
@@ -46,6 +46,7 @@ def plain_problems(text: str, shown: str) -> list[Problem]:
     """Anchors, aliases, merge keys and over-deep nesting, found in the event stream (nothing expanded)."""
     depth = 0
     expect_key: list[bool] = []  # per open mapping: is the next scalar a key?
+    keys: list[dict] = []  # per open mapping: the keys seen so far, with their lines
     try:
         for event in yaml.parse(text, Loader=yaml.SafeLoader):
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
@@ -58,12 +59,20 @@ def plain_problems(text: str, shown: str) -> list[Problem]:
                     return [Problem(shown, _line(event), f"nesting deeper than {MAX_DEPTH} levels",
                                     f"at most {MAX_DEPTH} levels of lists and mappings")]
                 expect_key.append(True if isinstance(event, yaml.MappingStartEvent) else None)
+                keys.append({})
             elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
                 depth -= 1
                 expect_key.pop()
+                keys.pop()
             elif isinstance(event, yaml.ScalarEvent) and expect_key and expect_key[-1] is not None:
                 if expect_key[-1] and event.value == "<<" and event.style is None:
                     return [Problem(shown, _line(event), "YAML merge key '<<' not allowed", "plain values")]
+                if expect_key[-1]:
+                    if event.value in keys[-1]:
+                        return [Problem(shown, _line(event), f"duplicate key {quote(event.value)} (first at line "
+                                        f"{keys[-1][event.value]})", "each key once in a mapping: a reader of the "
+                                        "first would not be reading what the model uses")]
+                    keys[-1][event.value] = _line(event)
                 expect_key[-1] = not expect_key[-1]
     except yaml.YAMLError as err:
         return [_syntax_problem(err, shown)]

@@ -24,8 +24,19 @@ from analysis.models.base import Diagnostics, FamilyBase, FitResult, Quantity, S
 
 QUANTITY = "P(YES) over the whole window"
 DEFAULT_SPREAD = 0.5
+LR_BOUNDS = (1e-3, 1e3)  # no single fact moves the odds a thousandfold
 GRID = 400  # Beta quantile grid
 NODES = 24  # Gauss-Hermite nodes for eta
+
+
+def _ratio(text: str) -> float:
+    """A ratio in ASCII digits (``float`` alone would also take look-alike digits, 'nan' and 'inf')."""
+    from analysis.contract.schema import NUMBER_RE
+
+    text = text.strip()
+    if not NUMBER_RE.fullmatch(text):
+        raise ValueError(text)
+    return float(text)
 
 
 def lr_for(cell: str, prediction_id: str) -> float | None:
@@ -34,11 +45,11 @@ def lr_for(cell: str, prediction_id: str) -> float | None:
     if not cell:
         return None
     if "=" not in cell:
-        return float(cell)
+        return _ratio(cell)
     for part in cell.split(";"):
         key, _, value = part.partition("=")
         if key.strip() == prediction_id:
-            return float(value)
+            return _ratio(value)
     return None
 
 
@@ -50,8 +61,9 @@ def row_problems(row: dict, prediction_id: str) -> list[tuple[str, str, str]]:
     out = []
     if lr is None:
         out.append(("lr", f"no likelihood ratio for {prediction_id}", "a number > 0 in `lr`"))
-    elif not lr > 0 or not np.isfinite(lr):
-        out.append(("lr", f"likelihood ratio {lr} is not positive", "a number > 0"))
+    elif not np.isfinite(lr) or not LR_BOUNDS[0] <= lr <= LR_BOUNDS[1]:
+        out.append(("lr", f"likelihood ratio {lr:g} is out of bounds",
+                    f"a number from {LR_BOUNDS[0]:g} to {LR_BOUNDS[1]:g} (1 = not evidence; above 5 is strong)"))
     if not row["reason"]:
         out.append(("reason", "a likelihood-ratio row needs a reason", "one line on why the fact is diagnostic"))
     return out
