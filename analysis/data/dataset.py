@@ -191,6 +191,17 @@ def _check_resolutions(data: Dataset, resolutions: pd.DataFrame) -> None:
         seen.add(row["prediction"])
         if row["resolved_on"] and row["resolved_on"] > today():
             data.problems.append(Problem(*where, "resolved_on is after today", "a date that has passed"))
+        p = data.predictions.get(row["prediction"])
+        if p is None or not row["resolved_on"]:
+            continue
+        opened = p.backtest_from if p.retrospective else FAMILIES[p.model.family].scope(p).start
+        if row["resolved_on"] < opened:
+            data.problems.append(Problem(*where, f"resolved_on {row['resolved_on']} is before the question's window "
+                                         f"opens ({opened})", "a resolution dated inside the question's life"))
+        if row["outcome"] == "no" and row["resolved_on"] < p.resolves_by and not row["note"]:
+            data.problems.append(Problem(*where, f"a NO on {row['resolved_on']}, before the deadline {p.resolves_by}, "
+                                         "gives no reason", "a note saying why the question can no longer resolve YES "
+                                         "(the criteria allow an early NO only when YES became impossible)"))
 
 
 def _load_rosters(data: Dataset) -> None:

@@ -26,6 +26,13 @@ def _maybe(convert):
     return apply
 
 
+def _bounded_int(text: str) -> int | None:
+    from analysis.contract.schema import MAX_COUNT
+
+    value = int(text)
+    return value if 0 <= value <= MAX_COUNT else None
+
+
 def typed_evidence(frame: pd.DataFrame) -> pd.DataFrame:
     """Evidence with dates as ``datetime.date``, counts as Int64, values as floats, id lists split.
 
@@ -38,8 +45,8 @@ def typed_evidence(frame: pd.DataFrame) -> pd.DataFrame:
     # The date a fact became public: what an as-of date filters on (never the event date alone).
     public = out["first_public"] if "first_public" in out else out["observed_on"]
     out["public_on"] = [p if p is not None else o for p, o in zip(public, out["observed_on"])]
-    for column in INT_COLUMNS:
-        out[column] = pd.array(out[column].map(_maybe(int)).tolist(), dtype="Int64")
+    for column in INT_COLUMNS:  # a cell out of the schema's range (already reported) becomes missing
+        out[column] = pd.array(out[column].map(_maybe(_bounded_int)).tolist(), dtype="Int64")
     for column in FLOAT_COLUMNS:
         out[column] = out[column].map(_maybe(float)).astype(float)
     out["predictions"] = out["prediction"].map(lambda s: tuple(p.strip() for p in s.split(";") if p.strip()))
