@@ -43,19 +43,47 @@ def _interactive() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty()
 
 
-def _ask(fields: dict, questions: dict) -> None:
-    """Prompt for each missing column: the row's own, then those the families read (allowed values shown)."""
-    import click
+CHOICE_COLUMNS = ("stance", "source_kind", "event")  # answers outside the allowed values are asked again
 
+
+def _ask(fields: dict, questions: dict) -> None:
+    """Prompt for each missing column: the row's own, then those the families read (allowed values shown).
+
+    Answers are read as text and checked here (a choice column is asked again until its answer is allowed),
+    so the prompts work the same in any terminal."""
+    required = ("observed_on", "summary", "source_publisher", "source_title", "source_date", "source_kind", "stance")
     for column, (meaning, choices) in questions.items():
         if fields.get(column) not in (None, "") or (column == "first_public" and fields.get("source_date")):
             continue
-        kind = click.Choice(list(choices)) if choices and column in ("stance", "source_kind", "event") else str
-        hint = f" [{', '.join(choices)}]" if choices and kind is str else ""
-        required = column in ("observed_on", "summary", "source_publisher", "source_title", "source_date",
-                              "source_kind", "stance")
-        fields[column] = typer.prompt(f"{column}: {meaning}{hint}", type=kind, default=None if required else "",
-                                      show_default=False)
+        hint = f" [{', '.join(choices)}]" if choices else ""
+        while True:
+            answer = typer.prompt(f"{column}: {meaning}{hint}", default=None if column in required else "",
+                                  show_default=False).strip()
+            if column not in CHOICE_COLUMNS or not choices or answer in choices or \
+                    (answer == "" and column not in required):
+                break
+            typer.echo(f"{column}: {answer!r} is not one of {', '.join(choices)}", err=True)
+        fields[column] = answer
+
+
+def _prediction_ids(items: list[str], known) -> list[str]:
+    """Prediction ids as typed (case-insensitive, ';' or space separated), each checked against the data set,
+    with the nearest known ids offered for a typo."""
+    import difflib
+
+    by_upper = {pid.upper(): pid for pid in known}
+    out = []
+    for raw in (p.strip() for item in items for p in item.split(";")):
+        if not raw:
+            continue
+        pid = by_upper.get(raw.upper())
+        if pid is None:
+            close = difflib.get_close_matches(raw.upper(), list(by_upper), n=3, cutoff=0.6)
+            hint = f"; did you mean {' or '.join(by_upper[c] for c in close)}?" if close else ""
+            raise DataError([Problem("PREDICTION (argument)", 0, f"unknown prediction id {raw!r}{hint}",
+                                     "an id shown by `forecast list`")])
+        out.append(pid)
+    return out
 
 
 @app.command("add-evidence")
@@ -100,7 +128,9 @@ def add_evidence(
     from analysis.commands import add
     from analysis.data.dataset import load_valid, today
 
-    ids = [p.strip() for item in prediction for p in item.split(";") if p.strip()]
+    from analysis.data.dataset import load as load_data
+
+    ids = _prediction_ids(prediction, load_data(data).predictions)
     fields = dict(observed_on=observed_on, summary=summary, source_publisher=publisher, source_title=title,
                   source_date=source_date, first_public=first_public, source_kind=source_kind, source_note=note,
                   stance=stance, source_url=url, logged_on=logged_on or today().isoformat(), entity=entity,
@@ -109,10 +139,6 @@ def add_evidence(
         _fill_from_page(fields, from_page)
     if _interactive():
         loaded = load_valid(data)
-        unknown = [p for p in ids if p not in loaded.predictions]
-        if unknown:
-            raise DataError([Problem("PREDICTION_ID", 0, f"unknown prediction id '{unknown[0]}'",
-                                     "an id shown by `forecast list`")])
         _ask(fields, add.questions(loaded, ids))
         if not not_duplicate and not preview:
             found = add.duplicate_problems(loaded, {**fields, "source_url": fields.get("source_url") or ""})

@@ -92,8 +92,25 @@ def validate_after_append(root: Path, target: Path, addition: bytes) -> None:
         scratch_target.write_bytes(old + addition)
         data = load(copy)
         if data.problems:
-            raise DataError([Problem(p.file.replace(copy.name, root.name, 1) if p.file.startswith(copy.name) else p.file,
+            first_new = old.count(b"\n") + 1 + (1 if not old else 0)  # the new row's line (after a new header)
+            shown_target = data.shown(scratch_target)
+            raise DataError([_on_the_new_row(p, shown_target, first_new) if p.file == shown_target else
+                             Problem(p.file.replace(copy.name, root.name, 1) if p.file.startswith(copy.name) else p.file,
                                      p.line, p.message, p.expected) for p in data.problems])
+
+
+FLAGS = {"source_publisher": "--publisher", "source_title": "--title", "source_url": "--url",
+         "source_note": "--note", "resolved_on": "--on", "reviewed_through": "--through"}
+
+
+def _on_the_new_row(problem: Problem, shown: str, first_new: int) -> Problem:
+    """A problem in the row being added names the option that gave the value, not a line that does not exist
+    yet in the file."""
+    if problem.line < first_new:
+        return Problem(shown.replace(shown.split("/")[0], "data", 1), problem.line, problem.message, problem.expected)
+    column = problem.message.split(" ", 1)[0].rstrip(":")
+    flag = FLAGS.get(column, "--" + column.replace("_", "-")) if re.fullmatch(r"[a-z_]+", column) else "the new row"
+    return Problem(flag, 0, problem.message, problem.expected)
 
 
 BASE_FIELDS = {  # column -> (prompt, allowed values); what every row needs
