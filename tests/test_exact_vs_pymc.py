@@ -168,3 +168,38 @@ def test_poisson_binomial_tail_matches_simulation():
     sims = (RNG.uniform(size=(200000, 7)) < probs).sum(axis=1)
     for k in range(0, 8):
         assert abs(at_least_k_of(probs, k)[0] - np.mean(sims >= k)) < 0.005
+
+
+def test_a_change_of_measurement_basis_is_an_offset_not_a_trend():
+    """Figures on a new basis share an offset integrated out exactly: the trend's forecast for the resolving
+    figure equals the Gaussian conditional written out here with the offset as one more latent variable, and a
+    drop on a new basis moves the forecast less than the same drop on the old one. The same drop read without
+    the basis mark (the broken control) is read as a trend."""
+    from analysis.models import logistic_trend
+
+    drop = {**TREND, "y": [*TREND["y"][:-1], -0.8], "basket_sd": 0.3}
+    marked = {**drop, "basis": [""] * 6 + ["new"], "target_basis": "new"}
+    unmarked = {**drop, "basis": [""] * 7, "target_basis": ""}
+    grid = logistic_trend.posterior_grid(marked, TREND_PRIOR)
+    i, j = np.unravel_index(np.argmax(grid["weights"]), grid["weights"].shape)
+    s_slope, s_obs = grid["slopes"][i], grid["noises"][j]
+    # the joint law of (figures, resolving figure) with an explicit offset for the "new" basis
+    t = np.append(drop["t"], drop["target"])
+    on_new = np.array([0] * 6 + [1, 1], dtype=float)
+    k = logistic_trend.covariance(t, (TREND_PRIOR["intercept_sigma"], TREND_PRIOR["slope_sigma"]), s_slope)
+    k = k + 0.3**2 * np.outer(on_new, on_new)
+    mean = TREND_PRIOR["intercept_mu"] + TREND_PRIOR["slope_mu"] * t
+    k_oo = k[:-1, :-1] + s_obs**2 * np.eye(7)
+    w = np.linalg.solve(k_oo, k[-1, :-1])
+    m = mean[-1] + w @ (np.asarray(drop["y"]) - mean[:-1])
+    v = k[-1, -1] - k[-1, :-1] @ w + s_obs**2
+    assert abs(grid["mean"][i, j] - m) < 1e-9 and abs(grid["var"][i, j] - v) < 1e-9
+    p_marked = logistic_trend.fit(marked, TREND_PRIOR, seed=1).probability
+    p_unmarked = logistic_trend.fit(unmarked, TREND_PRIOR, seed=1).probability
+    p_before = logistic_trend.fit({**TREND, "basket_sd": 0.3}, TREND_PRIOR, seed=1).probability
+    # the resolving figure is on the new basis, so the new level still counts; but the old trend's slope is not
+    # steepened by the jump as it is when the jump is read as part of one series
+    assert p_before < p_marked, (p_before, p_marked)
+    slope_marked = logistic_trend.fit(marked, TREND_PRIOR, seed=1).extra["sigma_slope_median"]
+    slope_unmarked = logistic_trend.fit(unmarked, TREND_PRIOR, seed=1).extra["sigma_slope_median"]
+    assert slope_marked < slope_unmarked  # the control reads the method change as a bending trend

@@ -299,8 +299,16 @@ def dashboard_table(predictions: list, records: dict, previous: dict[str, float 
     return "".join(out)
 
 
-def front_page(heads: list[dict], movers: list[dict], predictions: dict) -> str:
-    """Each chapter's headline forecast, then the biggest recent moves."""
+def move_text(before: float, after: float) -> str:
+    """``before → after`` at a precision that shows the move (34% → 34% becomes 34.2% → 33.5%)."""
+    if pct(before) != pct(after):
+        return f"{pct(before)} → {pct(after)}"
+    return f"{100 * before:.1f}% → {100 * after:.1f}%"
+
+
+def front_page(heads: list[dict], movers: list[dict], predictions: dict, as_of: str = "", updated: str = "") -> str:
+    """When the book was last updated, each chapter's headline forecast, then the biggest recent moves (sorted
+    by size, then cut), each dated."""
     cards = "".join(
         f'<div class="headline-card"><p class="headline-chapter"><a href="{esc(h["chapter"])}.html">'
         f'{esc(h["title"])}</a></p><p class="headline-question"><a href="{esc(h["chapter"])}.html#'
@@ -310,11 +318,15 @@ def front_page(heads: list[dict], movers: list[dict], predictions: dict) -> str:
         f'{esc(h["prediction"].resolves_by)}</p></div>' for h in heads)
     moved = "".join(
         f'<li><a href="{esc(predictions[m["prediction"]].chapter)}.html#{citations.anchor(m["prediction"])}">'
-        f'{esc(m["prediction"])}</a> {pct(float(m["before"]["probability"]))} → {pct(float(m["after"]["probability"]))} '
-        f'({m["delta"] * 100:+.1f} pts, {esc(m["logged"])}; {esc(CAUSES.get(m["cause"].split(";")[0], m["cause"]))})</li>'
-        for m in sorted(movers, key=lambda m: -abs(m["delta"])))
-    return (f'<div class="headlines">{cards}</div><h2>Biggest recent moves</h2>'
-            + (f"<ul class='movers'>{moved}</ul>" if moved else "<p>No forecast has moved since it was first published.</p>"))
+        f'{esc(m["prediction"])}</a> {move_text(float(m["before"]["probability"]), float(m["after"]["probability"]))} '
+        f'({m["delta"] * 100:+.1f} pts) on {esc(m["after"]["as_of"])}: '
+        f'{esc(m.get("note") or "; ".join(CAUSES.get(c, c) for c in m["cause"].split(";")))}</li>'
+        for m in movers)
+    stamp = (f'<p class="last-updated">Forecasts as of <strong>{esc(as_of)}</strong> · last updated '
+             f'{esc(updated[:10])}</p>') if as_of else ""
+    return (f'{stamp}<div class="headlines">{cards}</div><h2>Biggest moves of the last 30 days</h2>'
+            + (f"<ul class='movers'>{moved}</ul>" if moved else "<p>No forecast moved by half a point or more in the last "
+               "30 days.</p>"))
 
 
 def columns_table(columns) -> str:
@@ -351,7 +363,8 @@ def changelog_table(changes: list[dict], predictions: dict) -> str:
         f'<td>{esc(c["before"]["snapshot"])} → {esc(c["after"]["snapshot"])}</td>'
         f'<td>{pct(float(c["before"]["probability"]))} → {pct(float(c["after"]["probability"]))} '
         f'({c["delta"] * 100:+.1f} pts)</td><td>{esc("; ".join(CAUSES.get(x, x) for x in c["cause"].split(";")))}'
-        f'{": " + esc(", ".join(c["evidence"])) if c["evidence"] else ""}</td></tr>' for c in changes)
+        f'{": " + esc(c["note"]) if c.get("note") else (": " + esc(", ".join(c["evidence"])) if c["evidence"] else "")}'
+        f'</td></tr>' for c in changes)
     return ('<table class="changelog-table"><thead><tr><th>logged</th><th>prediction</th><th>snapshots</th>'
             '<th>move</th><th>cause</th></tr></thead><tbody>' + body + "</tbody></table>")
 

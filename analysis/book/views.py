@@ -136,6 +136,7 @@ class Book:
                                set((old or {}).get("evidence_ids", "").split(";")) - {""}) if note and old else []
                 rows.append({"logged": after["created_at"][:10], "prediction": pid, "before": before, "after": after,
                              "delta": delta, "cause": note["cause"] if note else "before notes were kept",
+                             "note": (note or {}).get("note", ""),
                              "evidence": added})
         return sorted(rows, key=lambda r: (r["logged"], r["prediction"]), reverse=True)
 
@@ -151,7 +152,15 @@ class Book:
             p = self.headline(slug)
             heads.append({"chapter": slug, "title": self.chapter_title(slug), "prediction": p,
                           "record": self.records[p.id], "previous": self.previous_probability(p.id)})
-        return html.front_page(heads, self.changes()[:8], self.data.predictions)
+        return html.front_page(heads, self.biggest_recent_moves(), self.data.predictions, self.current.as_of,
+                               self.current.generated_at)
+
+    def biggest_recent_moves(self, days: int = 30, limit: int = 8, floor: float = 0.005) -> list[dict]:
+        """The largest moves logged in the ``days`` before the as-of date, sorted by size before they are cut,
+        and only those of at least ``floor`` (smaller ones round to no visible change)."""
+        start = (dt.date.fromisoformat(self.current.as_of) - dt.timedelta(days=days)).isoformat()
+        recent = [c for c in self.changes() if c["logged"] >= start and abs(c["delta"]) >= floor]
+        return sorted(recent, key=lambda c: (-abs(c["delta"]), c["prediction"]))[:limit]
 
     def freshness(self) -> str:
         """Each chapter's coverage at the current as-of date."""

@@ -14,6 +14,11 @@ likelihood is one multivariate normal), which leaves two unknowns, the noise sca
 computed on a grid (quadrature), so the family needs no sampler and has no convergence to fail; a test
 checks it against PyMC sampling the same model. Question form: the share measured for the period ending
 ``measure_lag_days`` before resolves_by is above (or below) ``threshold``, measurement noise included.
+
+A series that mixes measurement bases (a report that changed what it samples, a tracker that changed its
+basket) marks each figure's basis in ``category``: figures on one basis share an offset from the first
+basis, normal with sd ``basket_sd`` on the logit scale, integrated out exactly like the states. The
+resolving figure is on the latest basis, so a method change is never read as a trend.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from analysis.models.base import Diagnostics, FamilyBase, FitResult, Quantity, S
 
 PRIOR_KEYS = {"intercept_mu": "logit share at t0", "intercept_sigma": "its sd",
               "slope_mu": "logit change per year at t0", "slope_sigma": "its sd"}
-DEFAULTS = {"drift_scale": 0.5, "noise_scale": 0.1, "measure_lag_days": 0}
+DEFAULTS = {"drift_scale": 0.5, "noise_scale": 0.1, "measure_lag_days": 0, "basket_sd": 0.3}
 SCALES = ("drift_scale", "noise_scale")
 QUANTITY = "share measured at the resolving period"
 EPS = 1e-3
@@ -50,11 +55,23 @@ def prepare(prediction, rows, as_of, data=None) -> dict:
     s = prediction.model.settings
     ordered = rows.sort_values(["observed_on", "id"])
     target = prediction.resolves_by.toordinal() - int(setting(s, "measure_lag_days"))
+    bases = [str(c or "") for c in ordered["category"]] if "category" in ordered else [""] * len(ordered)
     return {"t": [base.years(s["t0"], d) for d in ordered["observed_on"]],
             "y": special.logit(np.clip(ordered["value"].astype(float), EPS, 1 - EPS)).tolist(),
             "target": (target - s["t0"].toordinal()) / base.DAYS_PER_YEAR,
             "threshold": float(s["threshold"]), "direction": s["direction"],
+            "basis": bases, "target_basis": bases[-1] if bases else "", "basket_sd": float(setting(s, "basket_sd")),
             **{key: float(setting(s, key)) for key in SCALES}}
+
+
+def basis_covariance(inputs: dict) -> np.ndarray:
+    """The shared offsets of figures on one measurement basis (the first basis is the reference), for the
+    observations and, last, the resolving figure (on the latest basis)."""
+    bases = list(inputs.get("basis") or [""] * len(inputs["t"])) + [inputs.get("target_basis", "")]
+    reference = bases[0]
+    b = np.array(bases, dtype=object)
+    same = (b[:, None] == b[None, :]) & (b[:, None] != reference)
+    return float(inputs.get("basket_sd", 0.0)) ** 2 * same.astype(float)
 
 
 def covariance(t, prior_sd, sigma_slope, xp=np):
@@ -88,7 +105,7 @@ def posterior_grid(inputs: dict, prior: dict) -> dict:
     times = np.append(t, inputs["target"])
     mean = prior["intercept_mu"] + prior["slope_mu"] * times
     sd = (prior["intercept_sigma"], prior["slope_sigma"])
-    fixed = covariance(times, sd, 0.0)
+    fixed = covariance(times, sd, 0.0) + basis_covariance(inputs)
     per_slope = covariance(times, (0.0, 0.0), 1.0)  # the part that scales with sigma_slope squared
     slopes, log_slope = _grid(inputs["drift_scale"])
     noises, log_noise = _grid(inputs["noise_scale"], NOISE_FLOOR)
@@ -140,7 +157,7 @@ def pymc_model(inputs: dict, prior: dict):
         import pytensor.tensor as pt
 
         cov = covariance(pt.as_tensor(t), (prior["intercept_sigma"], prior["slope_sigma"]), sigma_slope, xp=pt)
-        cov = cov + sigma_obs**2 * pt.eye(t.size)
+        cov = cov + basis_covariance(inputs)[:-1, :-1] + sigma_obs**2 * pt.eye(t.size)
         pm.MvNormal("logit_share", mu=prior["intercept_mu"] + prior["slope_mu"] * t, cov=cov,
                     observed=np.asarray(inputs["y"]))
     return model
@@ -148,9 +165,10 @@ def pymc_model(inputs: dict, prior: dict):
 
 class LogisticTrend(FamilyBase):
     name = "logistic_trend"
-    version = 2
+    version = 3
     quantity = QUANTITY
-    observation = "`entity` = settings.series and `value` (a share in [0, 1]), dated by the period measured"
+    observation = ("`entity` = settings.series and `value` (a share in [0, 1]), dated by the period measured; "
+                   "`category` = the figure's measurement basis when a series mixes them")
     PRIOR = PRIOR_KEYS
     SETTINGS = {"series": Setting(str, "the entity whose share is tracked"),
                 "t0": Setting("date", "the date the prior's level and slope refer to"),
@@ -161,8 +179,10 @@ class LogisticTrend(FamilyBase):
                 "noise_scale": Setting(float, "half-normal scale of a published figure's noise on the logit scale "
                                        f"(default {DEFAULTS['noise_scale']})", required=False),
                 "measure_lag_days": Setting(int, "days between the end of the period the resolving measurement "
-                                            "describes and resolves_by (default 0)", required=False)}
-    COLUMNS = ("entity", "value")
+                                            "describes and resolves_by (default 0)", required=False),
+                "basket_sd": Setting(float, "sd, on the logit scale, of the offset of figures on another "
+                                     f"measurement basis (`category`; default {DEFAULTS['basket_sd']})", required=False)}
+    COLUMNS = ("entity", "value", "category")
 
     def check_settings(self, settings):
         if not 0 < settings["threshold"] < 1:
@@ -191,8 +211,11 @@ class LogisticTrend(FamilyBase):
     def alternatives(self, prediction):
         s, prior = dict(prediction.model.settings), prediction.model.prior
         scale = float(setting(s, "drift_scale"))
+        basket = float(setting(s, "basket_sd"))
         return {f"drift scale {scale / 2:g}": (prior, {**s, "drift_scale": scale / 2}),
-                f"drift scale {scale * 2:g}": (prior, {**s, "drift_scale": scale * 2})}
+                f"drift scale {scale * 2:g}": (prior, {**s, "drift_scale": scale * 2}),
+                f"basis offsets sd {basket * 2:g}": (prior, {**s, "basket_sd": basket * 2}),
+                "no basis offsets (every figure on one basis)": (prior, {**s, "basket_sd": 0.0})}
 
 
 FAMILY = LogisticTrend()
