@@ -156,7 +156,7 @@ def run_update(root: Path, *, as_of: dt.date | None = None, jobs: int = 1, sampl
     now = now or dt.datetime.now(dt.timezone.utc)
     with locked(root):
         versions.record_new_versions(root, data.predictions, today())
-        snapshots, written, notes = _append_snapshots(root, records, now, old)
+        snapshots, written, notes = _append_snapshots(root, records, now, old, data)
         digest_now, last = inputs_digest(root), updates.last_update(root)
         if written or last is None or last["as_of"] != as_of.isoformat() or last["inputs_sha256"] != digest_now:
             updates.append_update(root, {"as_of": as_of.isoformat(), "run_at": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -168,7 +168,7 @@ def run_update(root: Path, *, as_of: dt.date | None = None, jobs: int = 1, sampl
 
 
 def _append_snapshots(root: Path, records: dict[str, Forecast], now: dt.datetime,
-                      published: dict[str, Forecast] | None = None):
+                      published: dict[str, Forecast] | None = None, data: Dataset | None = None):
     """Under the lock: decide each prediction's cause, write the notes (the cause in words, against the
     records the previous update published when they are at hand), then the ledger rows."""
     from analysis.forecast.notes import explain
@@ -187,8 +187,12 @@ def _append_snapshots(root: Path, records: dict[str, Forecast], now: dt.datetime
         last_note = notes.get(latest[pid]["snapshot"]) if pid in latest else None
         before = (published or {}).get(pid)
         used = set(last_note["evidence_ids"].split(";")) - {""} if last_note else None
+        since = latest[pid]["created_at"][:10] if pid in latest else ""
+        log = {c.id: c.change for c in (data.model_log if data else []) if c.applies_to(data.predictions[pid])
+               and c.logged_on.isoformat() >= since} if data and pid in data.predictions else {}
         new_notes.append({"snapshot": snap, "cause": causes[pid], "evidence_ids": ";".join(record.evidence_ids),
-                          "model_sha256": record.model.digest, "note": explain(causes[pid], record, before, used)})
+                          "model_sha256": record.model.digest,
+                          "note": explain(causes[pid], record, before, used, log)})
     updates.append_notes(root, new_notes)
     wanted = {n["snapshot"]: n for n in new_notes}
     proposals = [{**ledger_row(records[n["snapshot"].split("@")[0]], now), "snapshot": n["snapshot"]}

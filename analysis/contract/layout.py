@@ -23,6 +23,7 @@ SNAPSHOT_NOTES_FILE = "snapshot_notes.csv"
 CROWD_FILE = "crowd.csv"
 COVERAGE_FILE = "coverage.csv"
 CORRECTIONS_FILE = "corrections.csv"
+MODEL_LOG_FILE = "model_log.yaml"
 RELATIONS_FILE = "relations.yaml"
 DATAPACKAGE_FILE = "datapackage.json"
 LOCK_FILE = ".write.lock"
@@ -71,6 +72,10 @@ class Layout:
     @property
     def corrections(self) -> Path:
         return self.data / CORRECTIONS_FILE
+
+    @property
+    def model_log(self) -> Path:
+        return self.data / MODEL_LOG_FILE
 
     @property
     def relations(self) -> Path:

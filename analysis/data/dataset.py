@@ -22,6 +22,7 @@ from analysis.data import corrections as fixes
 from analysis.data import coverage as cov
 from analysis.data import evidence as ev
 from analysis.data.predictions import Prediction, load_prediction_file
+from analysis.data.model_log import load_model_log
 from analysis.data.relations import Relation, load_relations, logical_problems
 from analysis.data.rosters import Roster, load_roster
 from analysis.data.scenarios import ChapterScenarios, load_scenarios
@@ -49,6 +50,7 @@ class Dataset:
     crowd: pd.DataFrame | None = None  # crowd forecasts: shown beside the book's, never read by a model
     reviews: list[cov.Review] = field(default_factory=list)  # the coverage record
     corrections: dict[str, list[dict]] = field(default_factory=dict)  # corrections applied, by evidence id
+    model_log: list = field(default_factory=list)  # model changes, written before they are scored
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -272,6 +274,19 @@ def _apply_corrections(data: Dataset, evidence: pd.DataFrame, resolutions: pd.Da
     return corrected["evidence"], corrected["resolutions"]
 
 
+def _load_model_log(data: Dataset) -> None:
+    path = data.layout.model_log
+    if not os.path.lexists(path):
+        return
+    reason = refusal(path, data.root)
+    if reason:
+        data.problems.append(Problem(data.shown(path), 0, reason))
+        return
+    data.model_log, problems = load_model_log(path, data.shown(path), set(FAMILIES), data.predictions, today(),
+                                              data.root)
+    data.problems += problems
+
+
 def _load_relations(data: Dataset) -> None:
     path = data.layout.relations
     if not os.path.lexists(path):
@@ -328,6 +343,7 @@ def load(root: Path | str = "data") -> Dataset:
         _load_relations(data)
         _load_crowd(data)
         _load_coverage(data)
+        _load_model_log(data)
         try:
             data.problems += version_problems(data.root, data.predictions)
         except DataError as err:

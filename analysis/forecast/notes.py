@@ -64,7 +64,7 @@ def explain(cause: str, record: Forecast, previous: Forecast | None, previous_id
 
 
 def _model_words(record: Forecast, previous: Forecast | None, model_log: dict[str, str]) -> str:
-    entries = [f"{key}: {text}" for key, text in sorted(model_log.items())]
+    entries = [f"model log {key}: {text}" for key, text in sorted(model_log.items())]
     if previous is None:
         return "model changed" + (" (" + "; ".join(entries) + ")" if entries else " (the previous model is not on record)")
     changes = model_changes(previous.model.prior, record.model.prior, "prior") + \
