@@ -97,6 +97,7 @@ def fragments(book: Book, backtest: dict | None) -> dict[str, str]:
     out = {"front.html": book.front_page(), "freshness.html": book.freshness(), "dashboard.html": book.dashboard(),
            "changelog.html": book.changelog(),
            "coverage-columns.html": html.columns_table(COVERAGE_COLUMNS),
+           "model-log.html": html.model_log_table(book.data.model_log),
            "correction-columns.html": html.columns_table(CORRECTION_COLUMNS),
            "families.html": html.families_table(), "evidence-columns.html": html.columns_table(EVIDENCE_COLUMNS),
            "resolution-columns.html": html.columns_table(RESOLUTION_COLUMNS), "limits.html": limits_html()}

@@ -457,3 +457,16 @@ def checks_table(checks: dict[str, list[dict]]) -> str:
     return ('<table class="checks-table"><thead><tr><th>prediction</th><th>statistic</th><th>observed</th>'
             '<th>prior predictive 90%</th><th>posterior predictive 90%</th><th>P(simulated ≥ observed)</th></tr></thead>'
             f"<tbody>{rows}</tbody></table>")
+
+
+def model_log_table(changes: list) -> str:
+    """The model log: each change, its scope, reason, the rule for keeping it fixed in advance, and the outcome."""
+    if not changes:
+        return "<p>No model change has been logged.</p>"
+    rows = "".join(
+        f'<tr id="{esc(c.id.lower())}"><td><code>{esc(c.id)}</code><br>{esc(c.logged_on)}</td><td>{esc(", ".join(c.scope))}</td>'
+        f'<td>{esc(c.change)}<br><small><em>Why:</em> {esc(c.reason)}</small></td><td>{esc(c.keep_rule)}</td>'
+        f'<td>{esc(c.scored)}</td><td>{esc(c.decision)}</td></tr>' for c in changes)
+    return ('<div class="table-wrapper"><table class="model-log-table"><thead><tr><th>entry</th><th>scope</th>'
+            '<th>change</th><th>rule for keeping it (fixed before scoring)</th><th>what scoring found</th>'
+            '<th>decision</th></tr></thead><tbody>' + rows + "</tbody></table></div>")

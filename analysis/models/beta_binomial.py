@@ -152,7 +152,7 @@ def simulate_outcomes(predictions, data, as_of, n: int, rng) -> dict:
 
 class BetaBinomial(FamilyBase):
     name = "beta_binomial"
-    version = 2
+    version = 3
     quantity = QUANTITY
     time_dependent = True
     reads_time = True

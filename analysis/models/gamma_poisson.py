@@ -136,7 +136,7 @@ def pymc_model(inputs: dict, prior: dict):
 class GammaPoisson(FamilyBase):
     name = "gamma_poisson"
     quantity = QUANTITY
-    version = 2
+    version = 3
     time_dependent = True
     reads_time = True
     observation = "`event` in settings.events, optional `category`, `count` (default 1), `value`, `entity`"

@@ -116,7 +116,7 @@ def fit(inputs: dict, prior: dict, *, seed: int = 0, sampler=None, label: str = 
 
 class LikelihoodRatio(FamilyBase):
     name = "likelihood_ratio"
-    version = 2
+    version = 3
     quantity = QUANTITY
     time_dependent = True
     reads_time = True

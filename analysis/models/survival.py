@@ -292,7 +292,7 @@ def simulate_outcomes(predictions, data, as_of, n: int, rng) -> dict:
 
 class Survival(FamilyBase):
     name = "survival"
-    version = 2
+    version = 3
     quantity = QUANTITY
     time_dependent = True
     reads_time = True
