@@ -58,6 +58,26 @@ def review_text(record) -> str:
     return text
 
 
+def progress_text(record, resolves_by) -> str:
+    """Where a question stands, and a caution when it is close to resolving: one event short, or its deadline
+    within 60 days."""
+    import datetime as dt
+
+    if record.status != "open":
+        return ""
+    parts = []
+    if record.progress:
+        done, need = record.progress
+        parts.append(f"So far in its window: {done} of the {need} needed.")
+    days = (dt.date.fromisoformat(str(resolves_by)) - dt.date.fromisoformat(record.as_of)).days
+    close = (record.progress and record.progress[0] >= 1 and record.progress[1] - record.progress[0] <= 1) or days <= 60
+    if close:
+        parts.append("<strong>Close to resolving</strong>: " + ("one more is enough." if record.progress and
+                     record.progress[1] - record.progress[0] <= 1 and record.progress[0] >= 1 else
+                     f"its deadline is {days} days after the as-of date."))
+    return " ".join(parts)
+
+
 def freshness_table(rows: list, as_of: str) -> str:
     """Each chapter's record: reviewed through when, how many days before the as-of date, what was searched."""
     from analysis.data.coverage import STALE_DAYS
@@ -179,6 +199,7 @@ def prediction_card(p, record, ledger_row: dict | None, previous: float | None, 
 <span class="probability-label">P(YES) as of {esc(record.as_of)} · {esc(change_text(record.probability, previous))}
 · resolves by {esc(p.resolves_by)}</span></div>
 {f'<p class="freshness">{esc(review_text(record))}</p>' if review_text(record) and record.status == "open" else ""}
+{f'<p class="progress">{progress_text(record, p.resolves_by)}</p>' if progress_text(record, p.resolves_by) else ""}
 <p class="quantity">{esc(q.name)}: median {fmt_num(q.median)}, 90% interval {fmt_num(q.lo90)}–{fmt_num(q.hi90)}</p>
 <p class="model-range">Model range: {pct(low)}–{pct(high)} across the model's structural alternatives ({alternatives or "none declared"}).</p>
 <p class="sensitivity">Prior sensitivity: P(YES) is {pct(s["weaker"])} under a weaker prior (half the pseudo-data),

@@ -203,6 +203,15 @@ class Chapter:
         names = ev["predictions"].map(lambda ps: bool(ids & set(ps)))
         return ev[own | names]
 
+    def review(self):
+        """How current this chapter's record is at the book's as-of date (the coverage record)."""
+        return self.book.data.freshness(self.slug, dt.date.fromisoformat(self.book.current.as_of))
+
+    def reviewed_through(self) -> str:
+        """The date the chapter's record was reviewed through, for the prose to quote."""
+        review = self.review()
+        return review.reviewed_through.isoformat() if review.reviewed_through else "never"
+
     def probability(self, prediction_id: str) -> float:
         return self.book.records[prediction_id].probability
 

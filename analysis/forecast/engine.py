@@ -226,6 +226,8 @@ def forecast_prediction(prediction, data: Dataset, as_of: dt.date, *, sampler: S
     resolution = _resolution(data, prediction.id)
     status = "open" if resolution is None else ("annulled" if resolution.outcome == "annulled" else "resolved")
     start, end = history_span(prediction, data, cutoff)
+    fam = FAMILIES[prediction.model.family]
+    progress = fam.progress(prediction, fam.prepare(prediction, rows, cutoff, data))
     limit = review_limit(prediction, data, cutoff)
     late = [i for i, d in zip(rows["id"], rows["public_on"]) if limit is not None and d > limit]
     reviewed = data.reviewed_through(prediction.chapter)
@@ -239,4 +241,5 @@ def forecast_prediction(prediction, data: Dataset, as_of: dt.date, *, sampler: S
         alternatives=alternatives(prediction, rows, cutoff, data, sampler=sampler, cache=cache),
         history=history(prediction, data, start, end, sampler=sampler, cache=cache), resolution=resolution,
         key=record_key(prediction, data, as_of, sampler),
-        reviewed_through=reviewed.isoformat() if reviewed else "", unreviewed=tuple(sorted(late)))
+        reviewed_through=reviewed.isoformat() if reviewed else "", unreviewed=tuple(sorted(late)),
+        progress=tuple(int(x) for x in progress) if progress else None)

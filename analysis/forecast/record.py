@@ -93,6 +93,7 @@ class Forecast:
     key: str  # digest of everything the record depends on: same key, same record
     reviewed_through: str = ""  # the chapter's record was reviewed through this date (the coverage record)
     unreviewed: tuple[str, ...] = ()  # its rows first public after that date: tallied, not yet in the rate
+    progress: tuple[int, int] | None = None  # (already counted in the window, needed) for a counting question
 
     @property
     def evidence_count(self) -> int:
@@ -118,4 +119,5 @@ class Forecast:
         item["alternatives"] = tuple(Alternative(**a) for a in item.get("alternatives") or ())
         item["evidence_ids"] = tuple(item["evidence_ids"])
         item["unreviewed"] = tuple(item.get("unreviewed") or ())
+        item["progress"] = tuple(item["progress"]) if item.get("progress") else None
         return cls(**item)

@@ -91,6 +91,10 @@ class FamilyBase:
         """Predictions with the same key share one posterior, so their outcomes can be drawn together."""
         return None
 
+    def progress(self, prediction, inputs: dict) -> tuple[int, int] | None:
+        """(already counted in the question's window, needed for YES) for a counting question; None otherwise."""
+        return None
+
     def scope(self, prediction) -> Scope:
         """The question's window, units, event and threshold, read from its settings (a family whose
         settings say these differently overrides this)."""

@@ -211,5 +211,8 @@ class BetaBinomial(FamilyBase):
                 "arrival rate prior twice as strong": ({**prior, "rate_alpha": prior["rate_alpha"] * 2,
                                                         "rate_beta": prior["rate_beta"] * 2}, s)}
 
+    def progress(self, prediction, inputs):
+        return inputs["successes_so_far"], inputs["min_successes"]
+
 
 FAMILY = BetaBinomial()

@@ -185,5 +185,9 @@ class GammaPoisson(FamilyBase):
             out["recent years weighted (half-life 1 year)"] = (prior, {**s, "half_life": 1.0})
         return out
 
+    def progress(self, prediction, inputs):
+        need = int(prediction.model.settings["min_events"])
+        return need - inputs["need"], need
+
 
 FAMILY = GammaPoisson()

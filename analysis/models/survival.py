@@ -395,5 +395,9 @@ class Survival(FamilyBase):
         out["doubtful entries left out"] = (prior, {**s, "exclude_doubtful": True})
         return out
 
+    def progress(self, prediction, inputs):
+        need = int(prediction.model.settings["min_events"])
+        return need - inputs["question"]["need"], need
+
 
 FAMILY = Survival()
