@@ -13,6 +13,7 @@ from analysis.contract.layout import Layout
 from analysis.contract.schema import EVIDENCE_COLUMNS, URL_RE, names
 from analysis.data.dataset import Dataset, load
 from analysis.files.storage import append_bytes_atomically, csv_rows_bytes, locked, refusal
+from analysis.stores import chain
 
 
 def next_evidence_id(data: Dataset, prefix: str) -> str:
@@ -77,6 +78,7 @@ def append_validated(root: Path, target: Path, header: list[str], rows: list[lis
     addition = csv_rows_bytes(target, header, rows)
     validate_after_append(root, target, addition)
     append_bytes_atomically(target, addition, root)
+    chain.seal(root)  # the new row joins its store's chain
 
 
 def validate_after_append(root: Path, target: Path, addition: bytes) -> None:

@@ -24,7 +24,7 @@ from analysis.forecast.current import Current, read_current, write_current
 from analysis.forecast.record import Forecast
 from analysis.models import FAMILIES
 from analysis.models.protocol import SamplerSettings
-from analysis.stores import ledger, updates, versions
+from analysis.stores import chain, ledger, updates, versions
 
 TIME_MOVE = 0.005
 FORECAST_INPUTS = ("predictions/*.yaml", "evidence/*.csv", "rosters/*.yaml", "resolutions.csv", "relations.yaml",
@@ -162,6 +162,7 @@ def run_update(root: Path, *, as_of: dt.date | None = None, jobs: int = 1, sampl
             updates.append_update(root, {"as_of": as_of.isoformat(), "run_at": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
                                          "inputs_sha256": digest_now, "predictions": len(records),
                                          "refit": len(todo), "snapshots": len(written)})
+        chain.seal(root)  # the new snapshots, notes and update row join their chains
         write_current(root, Current(as_of.isoformat(), now.strftime("%Y-%m-%dT%H:%M:%SZ"), inputs_digest(root),
                                     records, snapshots))
     return UpdateResult(as_of, records, tuple(p.id for p in todo), tuple(written), tuple(notes))
@@ -281,6 +282,6 @@ def freshness_warnings(records: dict[str, Forecast], as_of: dt.date) -> list[str
 def check(root: Path) -> list[Problem]:
     """``forecast update --check``: problems when the ledger is behind the data (nothing is written)."""
     path = Layout.of(root).updates
-    return [Problem(str(path), 0, reason, "run `forecast update` (or `make book`) and commit data/")
-            for reason in behind(root)]
+    return chain.problems(root) + [Problem(str(path), 0, reason, "run `forecast update` (or `make book`) and commit "
+                                           "data/") for reason in behind(root)]
 

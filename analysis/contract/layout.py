@@ -24,6 +24,7 @@ CROWD_FILE = "crowd.csv"
 COVERAGE_FILE = "coverage.csv"
 CORRECTIONS_FILE = "corrections.csv"
 MODEL_LOG_FILE = "model_log.yaml"
+CHAIN_FILE = "chain.csv"
 RELATIONS_FILE = "relations.yaml"
 DATAPACKAGE_FILE = "datapackage.json"
 LOCK_FILE = ".write.lock"
@@ -72,6 +73,11 @@ class Layout:
     @property
     def corrections(self) -> Path:
         return self.data / CORRECTIONS_FILE
+
+    @property
+    def chain(self) -> Path:
+        """The hash chain over every append-only store's rows (tamper evidence)."""
+        return self.data / CHAIN_FILE
 
     @property
     def model_log(self) -> Path:
