@@ -105,3 +105,15 @@ def test_a_reader_can_verify_a_snapshot_by_hand(published):
         h = hashlib.sha256(json.dumps(cells, ensure_ascii=False).encode("utf-8")).hexdigest()
         running = hashlib.sha256(bytes.fromhex(running) + bytes.fromhex(h)).hexdigest()
     assert running == chain.heads(published)["forecasts.csv"]
+
+
+def test_a_snapshot_id_that_would_become_a_path_is_refused(run_cli, published):
+    """A hand-appended ledger row (beyond the chain) whose snapshot id climbs out of the site folder."""
+    path = published / "forecasts.csv"
+    rows = lines(path)
+    cells = rows[-1].rstrip("\n").split(",")
+    cells[0] = "../../../../escape/PWNED"
+    path.write_text("".join(rows) + ",".join(cells) + "\n", encoding="utf-8")
+    result = run_cli("validate", "--data", str(published))
+    assert result.code == 1
+    assert f"forecasts.csv:{len(rows) + 1}: snapshot id '../../../../escape/PWNED' is malformed" in result.err

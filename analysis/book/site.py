@@ -59,7 +59,18 @@ padding:.6rem;border-left:4px solid #D55E00}} pre{{white-space:pre-wrap;backgrou
 """
 
 
-def snapshot_page(snap: Snapshot, prediction, live_probability: float | None, live_snapshot: str, base: str) -> str:
+def proof_html(proof: dict | None) -> str:
+    if not proof:
+        return ""
+    return (f"<h2>Verify this snapshot</h2><p>Ledger record {proof['record']} of <code>data/forecasts.csv</code>. Its "
+            f"row hash (sha256 of the JSON list of its cells) is <code>{escape(proof['sha256'])}</code>; folding the row "
+            f"hashes from the start of the ledger gives <code>{escape(proof['chain'])}</code> at this row, and the "
+            f"ledger's head when this page was built was <code>{escape(proof['head'])}</code>. The chain is in "
+            "<code>data/chain.csv</code>; the Citing page explains the check.</p>")
+
+
+def snapshot_page(snap: Snapshot, prediction, live_probability: float | None, live_snapshot: str, base: str,
+                  proof: dict | None = None) -> str:
     row = snap.row
     p = float(row["probability"])
     card = citations.absolute(base, citations.card_path(prediction.chapter, prediction.id)) if base else \
@@ -86,7 +97,7 @@ def snapshot_page(snap: Snapshot, prediction, live_probability: float | None, li
             f"<p>{escape(row['quantity'])}: median {escape(row['median'])}, 90% interval {escape(row['lo90'])} to "
             f"{escape(row['hi90'])}. Model family: {escape(row['family'])}.</p>"
             f"{moved}<h2>Resolution criteria (version {escape(row['version'])})</h2><p>{escape(snap.criteria)}</p>"
-            f"{evidence}<h2>Cite this snapshot</h2><pre>{escape(citation)}</pre>")
+            f"{evidence}<h2>Cite this snapshot</h2><pre>{escape(citation)}</pre>{proof_html(proof)}")
     return PAGE.format(title=escape(f"{row['snapshot']}: {prediction.id}"), book=escape(citations.BOOK_TITLE),
                        body=body)
 
@@ -131,9 +142,11 @@ def feed_entries(book) -> list[dict]:
         for before, after in zip(rows, rows[1:]):
             delta = float(after["probability"]) - float(before["probability"])
             if abs(delta) >= FEED_MOVE:
+                note = (book.notes.get(after["snapshot"]) or {}).get("note", "")
                 out.append({"id": after["snapshot"], "path": citations.snapshot_path(after["snapshot"]),
                             "title": f"{pid} moved {delta * 100:+.0f} points to {float(after['probability']):.0%}",
-                            "summary": f"{prediction.question} ({before['snapshot']} to {after['snapshot']})",
+                            "summary": f"{prediction.question} ({before['snapshot']} to {after['snapshot']}). "
+                                       f"Why: {note or 'the model or its inputs changed; no note was recorded'}",
                             "updated": after["created_at"]})
         record = book.records[pid]
         if record.resolution is not None and rows:
@@ -144,6 +157,19 @@ def feed_entries(book) -> list[dict]:
     return sorted(out, key=lambda e: (e["updated"], e["id"]), reverse=True)
 
 
+def snapshot_proofs(book) -> dict[str, dict]:
+    """For each snapshot: its ledger record number, row hash and chain value, and the ledger's head."""
+    from analysis.stores import chain
+
+    links = [link for link in chain.read_chain(book.data_root) if link.store == "forecasts.csv"]
+    head = links[-1].chain if links else ""
+    out = {}
+    for k, row in enumerate(book.ledger_rows, start=1):
+        if k < len(links):
+            out[row["snapshot"]] = {"record": k, "sha256": links[k].sha256, "chain": links[k].chain, "head": head}
+    return out
+
+
 def write_site(book, export_json: str, export_csv: str) -> dict:
     """Write every static file under ``_build/generated/site``; returns counts of files written."""
     layout: Layout = book.layout
@@ -151,14 +177,19 @@ def write_site(book, export_json: str, export_csv: str) -> dict:
     base = book.base_url
     written = {"snapshots": 0, "downloads": 0}
     current = {pid: book.snapshot(pid) for pid in book.data.predictions}
+    proofs = snapshot_proofs(book)
     for row in book.ledger_rows:
         prediction = book.data.predictions.get(row["prediction"])
         if prediction is None:
             continue
         live = book.records[prediction.id]
+        proof = proofs.get(row["snapshot"])
         page = snapshot_page(book.snapshot_view(row), prediction, live.probability,
-                             (current[prediction.id] or {}).get("snapshot", ""), base)
-        written["snapshots"] += write_if_changed(root / "snapshots" / f"{row['snapshot']}.html", page.encode())
+                             (current[prediction.id] or {}).get("snapshot", ""), base, proof)
+        target = root / "snapshots" / f"{row['snapshot']}.html"
+        if target.resolve().parent != (root / "snapshots").resolve():  # a snapshot id never names another folder
+            raise ValueError(f"snapshot id {row['snapshot']!r} is not a file name")
+        written["snapshots"] += write_if_changed(target, page.encode())
     for pid, record in book.records.items():
         stem = root / "downloads" / pid
         figures_due = write_if_changed(Path(f"{stem}-history.json"),

@@ -274,16 +274,25 @@ class Chapter:
         return HTML(html.dashboard_table(self.predictions, self.book.records, previous,
                                          {self.slug: self.book.chapter_title(self.slug)}, [self.slug], local=True))
 
+    def _scenario_probability(self, prediction_id: str) -> float:
+        """A scenario's input: the forecast for an open question, the outcome (1 or 0) for a resolved one."""
+        record = self.book.records[prediction_id]
+        if record.resolution is not None and record.resolution.outcome in ("yes", "no"):
+            return 1.0 if record.resolution.outcome == "yes" else 0.0
+        return record.probability
+
     def scenarios(self) -> HTML:
         """Scenarios priced jointly: questions on one model from its posterior, the rest by the copula."""
         chapter = self.book.data.scenarios.get(self.slug)
         if chapter is None:
             return HTML("")
         ids = sorted({pid for s in chapter.scenarios for pid in s.outcomes})
-        probabilities = {pid: self.book.records[pid].probability for pid in ids}
+        probabilities = {pid: self._scenario_probability(pid) for pid in ids}
         as_of = dt.date.fromisoformat(self.book.current.as_of)
-        shared = joint_draws([self.book.data.predictions[pid] for pid in ids], self.book.data, as_of, SCENARIO_DRAWS,
-                             seed_from(["scenarios", self.slug, *(self.book.records[pid].key for pid in ids)]))
+        open_ids = [pid for pid in ids if self.book.records[pid].resolution is None]  # a resolved outcome is fixed
+        shared = joint_draws([self.book.data.predictions[pid] for pid in open_ids], self.book.data, as_of,
+                             SCENARIO_DRAWS, seed_from(["scenarios", self.slug,
+                                                        *(self.book.records[pid].key for pid in ids)]))
         priced = price(chapter, probabilities, draws=SCENARIO_DRAWS, joint_groups=shared)
         return HTML(html.scenarios_table(priced, chapter.correlation, chapter.justification,
                                          [sorted(group) for group in shared]))

@@ -29,7 +29,7 @@ from analysis.data.scenarios import ChapterScenarios, load_scenarios
 from analysis.files.csvtable import read_table
 from analysis.files.storage import data_files, refusal
 from analysis.models import FAMILIES, check_model
-from analysis.stores import chain
+from analysis.stores import chain, ledger
 from analysis.stores.versions import version_problems
 
 
@@ -349,7 +349,7 @@ def load(root: Path | str = "data") -> Dataset:
             data.problems += version_problems(data.root, data.predictions)
         except DataError as err:
             data.problems += err.problems
-        data.problems += chain.problems(data.root)
+        data.problems += chain.problems(data.root) + ledger.row_problems(data.root)
     return data
 
 

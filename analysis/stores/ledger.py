@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 
 from analysis.contract.errors import DataError, Problem
@@ -17,6 +18,7 @@ from analysis.contract.schema import LEDGER_COLUMNS, names
 from analysis.files.storage import append_csv_rows, locked, read_text
 
 NAMES = names(LEDGER_COLUMNS)
+SNAPSHOT_RE = re.compile(r"^([A-Z]+-[0-9]+)@([0-9]{4}-[0-9]{2}-[0-9]{2})(r[0-9]+)?$")
 
 
 def read_ledger(root: Path) -> list[dict]:
@@ -65,3 +67,22 @@ def resolve_snapshot(root: Path, snapshot: str) -> dict:
         raise DataError([Problem(str(Layout.of(root).ledger), 1, f"snapshot '{snapshot}' matches {len(matches)} rows",
                                  "exactly one ledger row")])
     return matches[0]
+
+
+def row_problems(root: Path) -> list[Problem]:
+    """Ledger rows whose snapshot id is not ``ID@YYYY-MM-DD[rN]`` naming the row's own prediction and as-of
+    date: a snapshot id becomes a file name and an address, so nothing else may pass."""
+    path = Layout.of(root).ledger
+    out = []
+    try:
+        rows = read_ledger(root)
+    except DataError as err:
+        return err.problems
+    for line, row in enumerate(rows, start=2):
+        m = SNAPSHOT_RE.match(row.get("snapshot") or "")
+        if not m or m.group(1) != row.get("prediction") or m.group(2) != row.get("as_of"):
+            from analysis.contract.errors import quote
+
+            out.append(Problem(f"{Path(root).name}/{path.name}", line, f"snapshot id {quote(row.get('snapshot'))} is "
+                               "malformed", "ID@AS_OF (or ID@AS_OFrN) naming the row's prediction and as_of"))
+    return out
