@@ -42,3 +42,13 @@ def test_book_shape():
         assert (REPO / "book" / f"{chapter}.md").exists()
     future = [p for p in data.predictions.values() if not p.retrospective]
     assert all(p.resolves_by.isoformat() > "2026-11-29" for p in future)
+
+
+def test_no_question_hard_codes_where_its_record_ends():
+    """The coverage record, not a constant in a question, says how far each chapter's record was reviewed."""
+    texts = [p.read_text(encoding="utf-8") for p in (REPO / "data" / "predictions").glob("*.yaml")]
+    assert texts and not any("record_until" in t for t in texts)
+    from analysis.data import dataset as ds
+
+    data = ds.load_valid(REPO / "data")
+    assert {r.stream for r in data.reviews} == set(data.chapters())

@@ -199,7 +199,7 @@ def prediction_card(p, record, ledger_row: dict | None, previous: float | None, 
 <span class="probability-label">P(YES) as of {esc(record.as_of)} · {esc(change_text(record.probability, previous))}
 · resolves by {esc(p.resolves_by)}</span></div>
 {f'<p class="freshness">{esc(review_text(record))}</p>' if review_text(record) and record.status == "open" else ""}
-{f'<p class="progress">{progress_text(record, p.resolves_by)}</p>' if progress_text(record, p.resolves_by) else ""}
+{f'<p class="question-progress">{progress_text(record, p.resolves_by)}</p>' if progress_text(record, p.resolves_by) else ""}
 <p class="quantity">{esc(q.name)}: median {fmt_num(q.median)}, 90% interval {fmt_num(q.lo90)}–{fmt_num(q.hi90)}</p>
 <p class="model-range">Model range: {pct(low)}–{pct(high)} across the model's structural alternatives ({alternatives or "none declared"}).</p>
 <p class="sensitivity">Prior sensitivity: P(YES) is {pct(s["weaker"])} under a weaker prior (half the pseudo-data),
