@@ -130,7 +130,10 @@ def add_evidence(
 
     from analysis.data.dataset import load as load_data
 
-    ids = _prediction_ids(prediction, load_data(data).predictions)
+    loaded_once = load_data(data)
+    if loaded_once.problems:  # the data set's own problems first: an id cannot be checked against broken files
+        raise DataError(loaded_once.problems)
+    ids = _prediction_ids(prediction, loaded_once.predictions)
     fields = dict(observed_on=observed_on, summary=summary, source_publisher=publisher, source_title=title,
                   source_date=source_date, first_public=first_public, source_kind=source_kind, source_note=note,
                   stance=stance, source_url=url, logged_on=logged_on or today().isoformat(), entity=entity,

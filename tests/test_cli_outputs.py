@@ -22,26 +22,28 @@ def updated(data_dir):
     return data_dir
 
 
-def test_resolve_records_outcome_freezes_forecast_and_scores_it(run_cli, updated):
-    result = run_cli("resolve", "TST-4", "--outcome", "yes", "--on", "2026-11-20", "--source", "Fixture Press",
+def test_resolve_records_outcome_freezes_forecast_and_scores_it(run_cli, updated, monkeypatch):
+    monkeypatch.setenv("FORECAST_TODAY", "2026-12-10")
+    result = run_cli("resolve", "TST-4", "--outcome", "yes", "--on", "2026-12-05", "--source", "Fixture Press",
                      "--title", "It happened", "--url", "https://example.org/outcome", "--data", str(updated))
     assert result.code == 0, result.err
-    assert b"TST-4,yes,2026-11-20,Fixture Press,It happened" in (updated / "resolutions.csv").read_bytes()
+    assert b"TST-4,yes,2026-12-05,Fixture Press,It happened" in (updated / "resolutions.csv").read_bytes()
     from analysis.commands.update import run_update
 
-    result = run_update(updated, as_of=AS_OF, progress=False)
+    later = dt.date(2026, 12, 8)
+    result = run_update(updated, as_of=later, progress=False)
     assert [n["cause"] for n in result.notes if n["snapshot"].startswith("TST-4@")] == ["resolution"]
     out = {p["id"]: p for p in json.loads(run_cli("export", "--data", str(updated)).out)["predictions"]}
     assert out["TST-4"]["status"] == "resolved" and out["TST-4"]["resolution"]["outcome"] == "yes"
-    assert out["TST-4"]["as_of"] == "2026-11-19"  # the forecast stops the day before the outcome
+    assert out["TST-4"]["as_of"] == "2026-12-04"  # the forecast stops the day before the outcome
     assert out["TST-4"]["brier"] == pytest.approx((1 - out["TST-4"]["probability"]) ** 2)
-    assert out["TST-1"]["brier"] is None and out["TST-1"]["snapshot"].startswith("TST-1@2026-11-")
+    assert out["TST-1"]["brier"] is None and out["TST-1"]["snapshot"].startswith("TST-1@2026-1")
     # a later row cannot change a resolved prediction's forecast, so no new ledger row for it
     rows_before = [r for r in ledger.read_ledger(updated) if r["prediction"] == "TST-4"]
-    run_cli("add-evidence", "TST-4", "--observed-on", "2026-11-25", "--summary", "After the outcome.", "--publisher",
-            "P", "--title", "T", "--source-date", "2026-11-25", "--source-kind", "primary", "--stance", "for",
+    run_cli("add-evidence", "TST-4", "--observed-on", "2026-12-06", "--summary", "After the outcome.", "--publisher",
+            "P", "--title", "T", "--source-date", "2026-12-06", "--source-kind", "primary", "--stance", "for",
             "--lr", "5", "--reason", "late", "--data", str(updated))
-    run_update(updated, as_of=AS_OF, progress=False)
+    run_update(updated, as_of=later, progress=False)
     assert [r for r in ledger.read_ledger(updated) if r["prediction"] == "TST-4"] == rows_before
 
 
@@ -69,7 +71,7 @@ def test_cite_is_pinned_to_a_snapshot_in_every_format(run_cli, updated):
     assert csl[0]["id"] == "TST-2@2026-11-29" and csl[0]["issued"]["date-parts"] == [[2026, 11, 29]]
     assert csl[0]["title"].startswith(f"TST-2 (P = {p} as of 2026-11-29): ")
     early = run_cli("cite", "TST-2", "--as-of", "2026-10-01", "--data", str(updated))
-    assert early.code == 1 and "no snapshot of TST-2 on or before 2026-10-01" in early.err
+    assert early.code == 1 and "2026-10-01 is before the first snapshot of TST-2" in early.err
 
 
 def test_figure_writes_png_and_svg(run_cli, updated, tmp_path):

@@ -200,7 +200,8 @@ def test_the_coherence_gate_refuses_numbers_that_break_a_valid_relation(data_dir
 
 def test_neo3_and_neo6_old_windows_would_be_refused(tmp_path):
     """The shipped relations hold by the questions' definitions; the versions before this fix did not: NEO-3's
-    resolve-by date ended its window six months early, and NEO-6 counted from 2026-11-29."""
+    resolve-by date ended six months before the window its text names (refused on its own), and NEO-6 counted
+    from 2026-11-29 (a relation that held only numerically)."""
     import shutil
 
     from conftest import REPO
@@ -215,7 +216,7 @@ def test_neo3_and_neo6_old_windows_would_be_refused(tmp_path):
     assert old3 != text
     path.write_text(old3, encoding="utf-8")
     messages = [p.message for p in ds.load(copy).problems]
-    assert any("threshold relation NEO-1 -> NEO-3 is not implied" in m for m in messages), messages
+    assert any("names 2027-12-31, after resolves_by 2027-06-30" in m for m in messages), messages
     old6 = text.replace('tracked: ["Ilya Sutskever", "Mira Murati"]\n      count_from: 2026-12-01',
                         'tracked: ["Ilya Sutskever", "Mira Murati"]\n      count_from: 2026-11-29')
     assert old6 != text

@@ -96,13 +96,15 @@ def ledger_rows(data_dir: Path) -> list[list[str]]:
     return list(csv.reader(io.StringIO(text)))
 
 
-def test_kill_during_update_leaves_consistent_files_and_the_next_update_completes(data_dir):
+def test_kill_during_update_leaves_consistent_files_and_the_next_update_completes(data_dir, monkeypatch):
     """30 kill -9 at random moments of `forecast update` (each run on a new as-of date, every fifth after
     a new evidence row): every CSV the update writes keeps whole rows, the data validates, and a final
     update brings the ledger level with the data."""
     rng = np.random.default_rng(20261201)
     start = dt.date(2026, 11, 29)
-    subprocess.run([str(BIN / "forecast"), "update", "--as-of", start.isoformat(), "--data", str(data_dir)], env=ENV,
+    env = {**ENV, "FORECAST_TODAY": "2026-12-31"}  # the as-of dates below have all come
+    monkeypatch.setenv("FORECAST_TODAY", "2026-12-31")
+    subprocess.run([str(BIN / "forecast"), "update", "--as-of", start.isoformat(), "--data", str(data_dir)], env=env,
                    check=True, capture_output=True)
     kills = 0
     for n in range(30):
@@ -110,9 +112,9 @@ def test_kill_during_update_leaves_consistent_files_and_the_next_update_complete
             subprocess.run([str(BIN / "forecast"), "add-evidence", "TST-2", "--observed-on", "2026-01-10", "--summary",
                             f"Case {n}.", "--publisher", "P", "--title", f"T{n}", "--source-date", "2026-01-10",
                             "--source-kind", "primary", "--event", "case", "--stance", "for", "--data",
-                            str(data_dir)], env=ENV, check=True, capture_output=True)
+                            str(data_dir)], env=env, check=True, capture_output=True)
         as_of = (start + dt.timedelta(days=n + 1)).isoformat()
-        child = subprocess.Popen([str(BIN / "forecast"), "update", "--as-of", as_of, "--data", str(data_dir)], env=ENV,
+        child = subprocess.Popen([str(BIN / "forecast"), "update", "--as-of", as_of, "--data", str(data_dir)], env=env,
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(float(rng.uniform(0.2, 3.0)))
         if child.poll() is None:
@@ -132,9 +134,9 @@ def test_kill_during_update_leaves_consistent_files_and_the_next_update_complete
         assert len(snaps) == len(set(snaps))
     assert kills >= 10, f"only {kills} runs were killed: the test did not exercise kills"
     final = subprocess.run([str(BIN / "forecast"), "update", "--as-of", "2026-12-30", "--data", str(data_dir)],
-                           env=ENV, capture_output=True, text=True)
+                           env=env, capture_output=True, text=True)
     assert final.returncode == 0, final.stderr
-    check = subprocess.run([str(BIN / "forecast"), "update", "--check", "--data", str(data_dir)], env=ENV,
+    check = subprocess.run([str(BIN / "forecast"), "update", "--check", "--data", str(data_dir)], env=env,
                            capture_output=True, text=True)
     assert check.returncode == 0, check.stderr
     data = ds.load_valid(data_dir)

@@ -234,15 +234,20 @@ def _load_crowd(data: Dataset) -> None:
     data.crowd = frame
 
 
-def _load_optional_table(data: Dataset, path: Path, columns) -> pd.DataFrame | None:
-    """A CSV store that may not exist yet (None then); a refused file is a problem."""
+def _present(data: Dataset, path: Path) -> bool:
+    """Whether an optional data file is there to read: absent is fine, a link or special file is a problem."""
     if not os.path.lexists(path):
-        return None
+        return False
     reason = refusal(path, data.root)
     if reason:
         data.problems.append(Problem(data.shown(path), 0, reason))
-        return None
-    return _load_table(data, [path], columns)
+        return False
+    return True
+
+
+def _load_optional_table(data: Dataset, path: Path, columns) -> pd.DataFrame | None:
+    """A CSV store that may not exist yet (None then); a refused file is a problem."""
+    return _load_table(data, [path], columns) if _present(data, path) else None
 
 
 def _load_coverage(data: Dataset) -> None:
@@ -277,11 +282,7 @@ def _apply_corrections(data: Dataset, evidence: pd.DataFrame, resolutions: pd.Da
 
 def _load_model_log(data: Dataset) -> None:
     path = data.layout.model_log
-    if not os.path.lexists(path):
-        return
-    reason = refusal(path, data.root)
-    if reason:
-        data.problems.append(Problem(data.shown(path), 0, reason))
+    if not _present(data, path):
         return
     data.model_log, problems = load_model_log(path, data.shown(path), set(FAMILIES), data.predictions, today(),
                                               data.root)
@@ -290,11 +291,7 @@ def _load_model_log(data: Dataset) -> None:
 
 def _load_relations(data: Dataset) -> None:
     path = data.layout.relations
-    if not os.path.lexists(path):
-        return
-    reason = refusal(path, data.root)
-    if reason:
-        data.problems.append(Problem(data.shown(path), 0, reason))
+    if not _present(data, path):
         return
     data.relations, problems = load_relations(path, data.shown(path), data.predictions, data.root)
     data.problems += problems + logical_problems(data.relations, data.predictions)
