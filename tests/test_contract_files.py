@@ -52,3 +52,20 @@ def test_no_question_hard_codes_where_its_record_ends():
 
     data = ds.load_valid(REPO / "data")
     assert {r.stream for r in data.reviews} == set(data.chapters())
+
+
+def test_every_snapshot_says_why_in_words():
+    """No published snapshot is left without a note, and a model change names what changed (a setting, the prior,
+    or a model-log entry)."""
+    import re
+
+    from analysis.stores import ledger, updates
+
+    notes = updates.read_notes(REPO / "data")
+    rows = ledger.read_ledger(REPO / "data")
+    assert rows
+    for row in rows:
+        note = notes.get(row["snapshot"])
+        assert note is not None and note["note"].strip(), row["snapshot"]
+        if "model" in note["cause"].split(";"):
+            assert re.search(r"M-\d{3}|setting|prior|family", note["note"]), (row["snapshot"], note["note"])
