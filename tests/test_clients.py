@@ -77,17 +77,22 @@ def test_citeproc_renders_the_probability_the_date_and_the_link(citations):
     from citeproc import Citation, CitationItem, CitationStylesBibliography, CitationStylesStyle, formatter
     from citeproc.source.json import CiteProcJSON
 
+    labels = set()
     for (pid, fmt), text in citations.items():
         if fmt != "csl-json":
             continue
         items = json.loads(text)
         style = CitationStylesStyle("harvard-cite-them-right", validate=False)  # bundled with citeproc-py
         bibliography = CitationStylesBibliography(style, CiteProcJSON(items), formatter.plain)
-        bibliography.register(Citation([CitationItem(items[0]["id"])]))
+        citation = Citation([CitationItem(items[0]["id"])])
+        bibliography.register(citation)
         rendered = str(bibliography.bibliography()[0])
         as_of = items[0]["id"].split("@")[1][:10]
         assert f"P = " in rendered and f"as of {as_of}" in rendered, rendered
         assert snapshot_url(rendered) == items[0]["URL"], rendered
+        assert rendered.count("Forecasting the AI industry.") == 1, rendered  # the book once, not doubled
+        labels.add(str(bibliography.cite(citation, lambda item: None)))
+    assert len(labels) == len({pid for pid, fmt in citations if fmt == "csl-json"})  # one in-text label each
 
 
 def test_pybtex_parses_every_bibtex_citation(citations):

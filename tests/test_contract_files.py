@@ -69,3 +69,17 @@ def test_every_snapshot_says_why_in_words():
         assert note is not None and note["note"].strip(), row["snapshot"]
         if "model" in note["cause"].split(";"):
             assert re.search(r"M-\d{3}|setting|prior|family", note["note"]), (row["snapshot"], note["note"])
+
+
+def test_release_metadata_agrees_with_the_citation_file():
+    """The DOI deposit (.zenodo.json) and CITATION.cff describe the same work."""
+    import json
+
+    import yaml
+
+    cff = yaml.safe_load((REPO / "CITATION.cff").read_text(encoding="utf-8"))
+    zenodo = json.loads((REPO / ".zenodo.json").read_text(encoding="utf-8"))
+    assert zenodo["title"] == cff["title"] and zenodo["version"] == cff["version"]
+    assert zenodo["license"] == cff["license"].lower()
+    assert [c["name"] for c in zenodo["creators"]] == [a["name"] for a in cff["authors"]]
+    assert zenodo["keywords"] == cff["keywords"]

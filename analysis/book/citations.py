@@ -113,10 +113,13 @@ def cite(row: dict, prediction, base: str, fmt: str, question: str | None = None
                 f"  note = {{P(YES) = {p:.2f} as of {row['as_of']}; question version {row['version']}; "
                 f"snapshot {_bib_text(row['snapshot'])}}},\n  url = {{{link}}}\n}}\n")
     if fmt == "csl-json":
+        # The author names the forecast, so each cited forecast gets its own in-text label, and the book appears
+        # once (as publisher), not again as a container.
         return json.dumps([{
             "id": row["snapshot"], "type": "report", "title": title, "number": row["snapshot"],
-            "author": [{"literal": f"{BOOK_TITLE} contributors"}], "issued": {"date-parts": [[year, month, day]]},
-            "publisher": BOOK_TITLE, "container-title": BOOK_TITLE, "URL": link,
+            "genre": "Forecast snapshot", "author": [{"literal": f"{BOOK_TITLE}, forecast {prediction.id}"}],
+            "issued": {"date-parts": [[year, month, day]]}, "publisher": BOOK_TITLE, "URL": link,
+            "citation-label": row["snapshot"],
             "note": f"P(YES) = {p:.2f} as of {row['as_of']}; question version {row['version']}; "
                     f"snapshot {row['snapshot']}",
         }], indent=2) + "\n"

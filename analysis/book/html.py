@@ -15,6 +15,12 @@ CAUSES = {"evidence": "new or corrected evidence", "question": "question edited"
           "first": "first snapshot"}
 
 
+UNSET_BASE_BANNER = ('<div class="admonition warning base-url-unset"><p class="admonition-title">No public address '
+                     'configured</p><p>This build has no <code>html.baseurl</code> in <code>_config.yml</code>, so the '
+                     'links in citations, cite boxes and the feed are relative and will not resolve from a memo. Set it '
+                     'to the address the book is published at before citing from this copy.</p></div>')
+
+
 def esc(value) -> str:
     return escape("" if value is None else str(value), quote=True)
 

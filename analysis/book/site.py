@@ -41,8 +41,10 @@ class Snapshot:
     row: dict  # the ledger row
     question: str  # the question's text at the snapshot's version
     criteria: str
-    evidence: list  # (id, summary, source) of the rows it rested on, or [] when not recorded
+    evidence: list  # (id, summary, source, url) of the rows it rested on, or [] when not recorded
     recorded: bool  # whether the snapshot's evidence list was recorded
+    fine_print: str = ""  # the question's fine print at the snapshot's version
+    note: str = ""  # why the snapshot was taken, in words
 
 
 PAGE = """<!DOCTYPE html>
@@ -57,6 +59,19 @@ padding:.6rem;border-left:4px solid #D55E00}} pre{{white-space:pre-wrap;backgrou
 {body}
 </body></html>
 """
+
+
+def _num(text: str) -> str:
+    """A posterior summary as a reader reads it: three significant figures."""
+    try:
+        return f"{float(text):.3g}"
+    except ValueError:
+        return escape(text)
+
+
+def _source_link(source: str, url: str) -> str:
+    safe = url if url.lower().startswith(("https://", "http://")) else ""
+    return f'<a href="{escape(safe)}" rel="noopener nofollow">{escape(source)}</a>' if safe else escape(source)
 
 
 def proof_html(proof: dict | None) -> str:
@@ -82,8 +97,8 @@ def snapshot_page(snap: Snapshot, prediction, live_probability: float | None, li
     else:
         moved = f'<p>This is the current forecast. <a href="{escape(card)}">See it in its chapter</a>.</p>'
     if snap.recorded:
-        items = "".join(f"<tr><td><code>{escape(i)}</code></td><td>{escape(s)}</td><td>{escape(src)}</td></tr>"
-                        for i, s, src in snap.evidence) or '<tr><td colspan="3">none: the prior alone</td></tr>'
+        items = "".join(f"<tr><td><code>{escape(i)}</code></td><td>{escape(s)}</td><td>{_source_link(src, url)}</td></tr>"
+                        for i, s, src, url in snap.evidence) or '<tr><td colspan="3">none: the prior alone</td></tr>'
         evidence = (f"<h2>The evidence it rested on ({len(snap.evidence)} rows)</h2><table><thead><tr><th>row</th>"
                     f"<th>fact</th><th>source</th></tr></thead><tbody>{items}</tbody></table>")
     else:
@@ -94,10 +109,15 @@ def snapshot_page(snap: Snapshot, prediction, live_probability: float | None, li
     body = (f"<h1>{escape(prediction.id)}: {escape(snap.question)}</h1>"
             f'<p class="p">{p:.0%}</p><p>P(YES) as of <strong>{escape(row["as_of"])}</strong>, question version '
             f'{escape(row["version"])}, snapshot <code>{escape(row["snapshot"])}</code> (logged {escape(row["created_at"])}).</p>'
-            f"<p>{escape(row['quantity'])}: median {escape(row['median'])}, 90% interval {escape(row['lo90'])} to "
-            f"{escape(row['hi90'])}. Model family: {escape(row['family'])}.</p>"
-            f"{moved}<h2>Resolution criteria (version {escape(row['version'])})</h2><p>{escape(snap.criteria)}</p>"
+            f"<p>{escape(row['quantity'])}: median {_num(row['median'])}, 90% interval {_num(row['lo90'])} to "
+            f"{_num(row['hi90'])}. Model family: {escape(row['family'])}.</p>"
+            + (f"<p><em>Why this snapshot:</em> {escape(snap.note)}</p>" if snap.note else "")
+            + f"{moved}<h2>Resolution criteria (version {escape(row['version'])})</h2><p>{escape(snap.criteria)}</p>"
+            + (f"<h2>Fine print</h2><p>{escape(snap.fine_print)}</p>" if snap.fine_print else "") +
             f"{evidence}<h2>Cite this snapshot</h2><pre>{escape(citation)}</pre>{proof_html(proof)}")
+    if not base:
+        body = ('<p class="moved"><strong>No public address is configured for this build</strong> (html.baseurl): the '
+                "link in this citation is relative and will not resolve from a memo.</p>") + body
     return PAGE.format(title=escape(f"{row['snapshot']}: {prediction.id}"), book=escape(citations.BOOK_TITLE),
                        body=body)
 

@@ -76,25 +76,31 @@ class Book:
         rows = self.ledger_history(prediction_id)
         return float(rows[-2]["probability"]) if len(rows) > 1 else None
 
+    @cached_property
+    def _evidence_by_id(self) -> pd.DataFrame:
+        return self.data.evidence.set_index("id")
+
     def snapshot_view(self, row: dict) -> Snapshot:
-        """What a snapshot rested on: its question's wording at that version and its evidence rows."""
+        """What a snapshot rested on: its question's wording (and fine print) at that version and its evidence rows,
+        with their sources. A snapshot written before evidence lists were kept says so."""
         wording = text_at(self.data_root, row["prediction"], int(row["version"])) or {}
         p = self.data.predictions[row["prediction"]]
         note = self.notes.get(row["snapshot"])
+        recorded = note is not None and note["model_sha256"] != "unrecorded"
         evidence = []
-        if note is not None:
-            ids = [i for i in note["evidence_ids"].split(";") if i]
-            ev = self.data.evidence.set_index("id")
-            for i in ids:
+        if recorded:
+            ev = self._evidence_by_id
+            for i in (i for i in note["evidence_ids"].split(";") if i):
                 if i in ev.index:
                     r = ev.loc[i]
                     evidence.append((i, str(r["summary"]), f"{r['source_publisher']}, {r['source_title']}, "
-                                                           f"{r['source_date']}"))
+                                                           f"{r['source_date']}", str(r["source_url"] or "")))
                 else:
-                    evidence.append((i, "(row no longer in the data)", ""))
+                    evidence.append((i, "(row no longer in the data)", "", ""))
         return Snapshot(row, wording.get("question", p.question), wording.get("resolution_criteria",
                                                                                 p.resolution_criteria),
-                        evidence, note is not None)
+                        evidence, recorded, wording.get("fine_print", p.fine_print) or "",
+                        (note or {}).get("note", ""))
 
     def chapter_title(self, slug: str) -> str:
         """A chapter's title, from the first heading of its page."""
@@ -152,8 +158,9 @@ class Book:
             p = self.headline(slug)
             heads.append({"chapter": slug, "title": self.chapter_title(slug), "prediction": p,
                           "record": self.records[p.id], "previous": self.previous_probability(p.id)})
-        return html.front_page(heads, self.biggest_recent_moves(), self.data.predictions, self.current.as_of,
-                               self.current.generated_at)
+        unset = "" if self.base_url else html.UNSET_BASE_BANNER
+        return unset + html.front_page(heads, self.biggest_recent_moves(), self.data.predictions, self.current.as_of,
+                                       self.current.generated_at)
 
     def biggest_recent_moves(self, days: int = 30, limit: int = 8, floor: float = 0.005) -> list[dict]:
         """The largest moves logged in the ``days`` before the as-of date, sorted by size before they are cut,
