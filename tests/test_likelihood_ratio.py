@@ -73,3 +73,28 @@ def test_a_state_question_does_not_decay_with_time():
 def test_evidence_moves_the_forecast_the_way_it_points():
     prior_only = forecast([])
     assert forecast([3.0]) > prior_only > forecast([1 / 3])
+
+
+def test_a_fact_already_in_the_prior_is_not_evidence_again(run_cli, data_dir):
+    """TST-E007 carries a ratio of 2 for TST-4; once the prior's justification names it (its reference class
+    already contains the fact), it counts with a ratio of 1, and the forecast falls back to the prior's."""
+    import datetime as dt
+
+    from analysis.data.dataset import load_valid
+
+    as_of = dt.date(2026, 11, 29)
+    data = load_valid(data_dir)
+    p = data.predictions["TST-4"]
+    counted = likelihood_ratio.prepare(p, data.rows_for("TST-4", as_of), as_of, data)
+    assert counted["log_lr"] == pytest.approx(np.log(2.0))
+    path = data_dir / "predictions" / "sample.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace('"2 of 10 comparable cases."', '"2 of 10 comparable cases, TST-E007 among them."'),
+                    encoding="utf-8")
+    data = load_valid(data_dir)
+    once = likelihood_ratio.prepare(data.predictions["TST-4"], data.rows_for("TST-4", as_of), as_of, data)
+    assert once["log_lr"] == 0.0 and once["rows"] == 1
+    path.write_text(text.replace('"2 of 10 comparable cases."', '"2 of 10 comparable cases, TST-E099 among them."'),
+                    encoding="utf-8")
+    result = run_cli("validate", "--data", str(data_dir))
+    assert result.code == 1 and "TST-4: the prior names TST-E099, which is not one of its evidence rows" in result.err

@@ -188,9 +188,9 @@ def _append_snapshots(root: Path, records: dict[str, Forecast], now: dt.datetime
         last_note = notes.get(latest[pid]["snapshot"]) if pid in latest else None
         before = (published or {}).get(pid)
         used = set(last_note["evidence_ids"].split(";")) - {""} if last_note else None
-        since = latest[pid]["created_at"][:10] if pid in latest else ""
+        said = (last_note or {}).get("note", "")  # model-log entries the previous note already named are not news
         log = {c.id: c.change for c in (data.model_log if data else []) if c.applies_to(data.predictions[pid])
-               and c.logged_on.isoformat() >= since} if data and pid in data.predictions else {}
+               and c.id not in said} if data and pid in data.predictions else {}
         new_notes.append({"snapshot": snap, "cause": causes[pid], "evidence_ids": ";".join(record.evidence_ids),
                           "model_sha256": record.model.digest,
                           "note": explain(causes[pid], record, before, used, log)})

@@ -17,6 +17,8 @@ move it. Both integrals are computed by quadrature on the exact prior: no sampli
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from analysis.models import base
@@ -77,10 +79,21 @@ def window(prediction) -> tuple:
     return s.get("window_start") or default, prediction.resolves_by
 
 
+IN_PRIOR = re.compile(r"\b[A-Z]+-E[0-9]{3,}\b")
+
+
+def in_prior(prediction) -> set[str]:
+    """The evidence ids the prior's justification names: facts its reference class already contains, which
+    therefore count with a ratio of 1 (a fact already in a prior is not evidence again)."""
+    return set(IN_PRIOR.findall(str(prediction.model.prior.get("justification", ""))))
+
+
 def prepare(prediction, rows, as_of, data=None) -> dict:
     s = prediction.model.settings
     start, end = window(prediction)
-    log_lr = [float(np.log(lr_for(cell, prediction.id))) for cell in rows["lr"]]
+    counted = in_prior(prediction)
+    log_lr = [0.0 if eid in counted else float(np.log(lr_for(cell, prediction.id)))
+              for eid, cell in zip(rows["id"] if "id" in rows else [None] * len(rows), rows["lr"])]
     total = max((end - start).days, 1)
     looked = base.record_end(prediction, as_of, data)
     left = min(max((end - max(looked, start)).days, 0), total)
@@ -133,6 +146,16 @@ class LikelihoodRatio(FamilyBase):
 
     def check_row(self, prediction, row):
         return row_problems(row, prediction.id)
+
+    def check_prediction(self, prediction, data) -> list:
+        """Every evidence id the prior names must be a row of this prediction (else the double count it
+        prevents is not prevented)."""
+        from analysis.contract.errors import Problem
+
+        own = set(data.rows_for(prediction.id)["id"])
+        return [Problem(prediction.file, prediction.line_of("model.prior"), f"{prediction.id}: the prior names {eid}, "
+                        "which is not one of its evidence rows", "ids of rows that name this prediction")
+                for eid in sorted(in_prior(prediction) - own)]
 
     def row_hints(self, prediction, data):
         return {"lr": (f"likelihood ratio P(fact | YES) / P(fact | NO) for {prediction.id} (1 = not evidence)", ()),
