@@ -159,3 +159,16 @@ def test_resolutions_must_fall_inside_the_questions_life(run_cli, data_dir, monk
     ok = run_cli("resolve", "TST-2", "--outcome", "no", "--on", "2026-12-10", "--source", "Fixture Press", "--title",
                  "t", "--note", "The only court that could rule was abolished.", "--data", str(data_dir))
     assert ok.code == 0, ok.err
+
+
+def test_a_link_anywhere_in_data_is_refused_and_never_followed(run_cli, data_dir):
+    """A link under a name no loader reads, pointing at an endless device: validate names it, and add-evidence's
+    scratch copy neither follows it nor hangs."""
+    (data_dir / "notes.txt").symlink_to("/dev/zero")
+    os.mkfifo(data_dir / "pipe")
+    refused(run_cli("validate", "--data", str(data_dir)), "data/notes.txt: symbolic link not allowed")
+    assert "data/pipe: not a regular file" in run_cli("validate", "--data", str(data_dir)).err
+    result = run_cli("add-evidence", "TST-2", "--observed-on", "2026-01-10", "--summary", "s", "--publisher", "p",
+                     "--title", "A linked folder row", "--source-date", "2026-01-10", "--source-kind", "primary",
+                     "--stance", "for", "--event", "case", "--data", str(data_dir))
+    refused(result, "symbolic link not allowed")

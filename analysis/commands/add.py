@@ -3,8 +3,10 @@ after the append (in a scratch copy), then append atomically under the data fold
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 
@@ -81,11 +83,25 @@ def append_validated(root: Path, target: Path, header: list[str], rows: list[lis
     chain.seal(root)  # the new row joins its store's chain
 
 
+def scratch_copy(root: Path, copy: Path) -> None:
+    """A scratch copy of the data folder that never follows a link (a link is copied as a link, and the copy's
+    validation refuses it) and never opens a special file."""
+    def skip(folder, entries):
+        out = {e for e in entries if e.endswith((".lock", ".tmp"))}
+        for e in entries:
+            info = os.lstat(os.path.join(folder, e))
+            if not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode) or stat.S_ISLNK(info.st_mode)):
+                out.add(e)  # a FIFO or device is reported by the original's validation, never read
+        return out
+
+    shutil.copytree(root, copy, symlinks=True, ignore=skip)
+
+
 def validate_after_append(root: Path, target: Path, addition: bytes) -> None:
     """Validate the whole data set as it would be after the append, in a scratch copy."""
     with tempfile.TemporaryDirectory() as scratch:
         copy = Path(scratch) / root.name
-        shutil.copytree(root, copy, ignore=shutil.ignore_patterns("*.lock", ".*.tmp"))
+        scratch_copy(root, copy)
         scratch_target = copy / target.relative_to(root)
         old = scratch_target.read_bytes() if scratch_target.exists() else b""
         if old and not old.endswith(b"\n"):
@@ -157,7 +173,7 @@ def preview(root: Path, prediction_ids: list[str], fields: dict, as_of) -> list[
     cache = engine.FitCache(Layout.of(root).fit_cache)
     with tempfile.TemporaryDirectory() as scratch:
         copy = Path(scratch) / root.name
-        shutil.copytree(root, copy, ignore=shutil.ignore_patterns("*.lock", ".*.tmp"))
+        scratch_copy(root, copy)
         scratch_target = copy / target.relative_to(root)
         old = scratch_target.read_bytes() if scratch_target.exists() else b""
         scratch_target.write_bytes(old + (b"" if not old or old.endswith(b"\n") else b"\n") + addition)

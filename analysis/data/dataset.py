@@ -27,7 +27,7 @@ from analysis.data.relations import Relation, load_relations, logical_problems
 from analysis.data.rosters import Roster, load_roster
 from analysis.data.scenarios import ChapterScenarios, load_scenarios
 from analysis.files.csvtable import read_table
-from analysis.files.storage import data_files, refusal
+from analysis.files.storage import data_files, refusal, stray_problems
 from analysis.models import FAMILIES, check_model
 from analysis.stores import chain, ledger
 from analysis.stores.versions import version_problems
@@ -314,6 +314,8 @@ def load(root: Path | str = "data") -> Dataset:
                                      else "data folder not found", "" if reason else
                                      "a folder with predictions/ and evidence/"))
         return data
+    known = {str(p) for p in data.problems}
+    data.problems += [p for p in stray_problems(data.root, data.shown) if str(p) not in known]
     _load_rosters(data)
     _load_predictions(data)
     evidence_paths = _files(data, data.layout.evidence_dir, "*.csv")
@@ -347,6 +349,7 @@ def load(root: Path | str = "data") -> Dataset:
         except DataError as err:
             data.problems += err.problems
         data.problems += chain.problems(data.root) + ledger.row_problems(data.root)
+    data.problems = list(dict.fromkeys(data.problems))  # one report per problem, in the order found
     return data
 
 

@@ -136,6 +136,23 @@ def data_files(folder: Path, pattern: str, root: Path, shown) -> tuple[list[Path
     return files, problems
 
 
+def stray_problems(root: Path, shown) -> list[Problem]:
+    """Links and special files anywhere under the data folder, whatever their names: nothing under data/ may
+    lead outside it or hang a reader, even a file no loader reads."""
+    root = Path(root)
+    out = []
+    for folder, dirs, files in os.walk(root, followlinks=False):
+        for name in sorted(dirs + files):
+            path = Path(folder) / name
+            info = os.lstat(path)
+            if stat.S_ISLNK(info.st_mode):
+                out.append(Problem(shown(path), 0, LINK_REFUSAL))
+            elif not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode)):
+                out.append(Problem(shown(path), 0, SPECIAL_REFUSAL))
+        dirs[:] = [d for d in dirs if not os.path.islink(Path(folder) / d)]
+    return out
+
+
 _LOCKS: dict[str, FileLock] = {}
 
 
