@@ -224,3 +224,11 @@ def test_a_question_naming_a_date_after_its_deadline_is_refused(run_cli, data_di
     edit(data_dir, PREDICTIONS, "question: Will at least 2 cases be filed between 2026-12-01 and 2027-12-31?",
          "question: Will at least 2 cases be filed between 2026-12-01 and 2028-06-30?")
     expect_rejected(run_cli, data_dir, "question names 2028-06-30, after resolves_by 2027-12-31", PREDICTIONS, line=18)
+
+
+def test_the_same_fact_logged_twice_is_refused(run_cli, data_dir):
+    """LIT-E020 and LIT-E027 were one study logged twice; an exact repeat (same questions, observation and source)
+    is refused at its line."""
+    line = (data_dir / EVIDENCE).read_text(encoding="utf-8").splitlines()[3]  # TST-E003
+    append_row(data_dir, line.replace("TST-E003", "TST-E050", 1))
+    expect_rejected(run_cli, data_dir, "TST-E050 repeats TST-E003", EVIDENCE, line=9)

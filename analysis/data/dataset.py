@@ -177,6 +177,29 @@ def _check_evidence(data: Dataset, evidence: pd.DataFrame) -> None:
                 say(f"{column}: {msg} (for {pid})", expected)
 
 
+def _duplicate_rows(data: Dataset, evidence: pd.DataFrame) -> None:
+    """A fact logged twice: two rows that name the same questions with the same observation (event, entity,
+    count, value) from the same source (address or title). Intake asks about near-duplicates; here an exact
+    repeat is refused, since it would count the same fact twice."""
+    from analysis.data.intake import normal_title, normal_url
+
+    seen: dict[tuple, tuple[str, int, str]] = {}
+    for row in map(ev.row_dict, (r for _, r in evidence.iterrows())):
+        if not row["predictions"]:
+            continue
+        fact = (tuple(sorted(row["predictions"])), row["event"], row["entity"], row["count"], row["value"])
+        sources = ([("address", normal_url(row["source_url"]))] if row["source_url"] else []) + \
+            [("title", normal_title(row["source_title"]))]
+        for source in sources:
+            first = seen.get((fact, source))
+            if first is not None:
+                data.problems.append(Problem(row["_file"], row[ev.LINE], f"{row['id']} repeats {first[2]} "
+                                             f"({first[0]}:{first[1]}): the same observation from the same {source[0]}",
+                                             "each fact logged once (one row may name several questions)"))
+                break
+            seen[(fact, source)] = (row["_file"], row[ev.LINE], row["id"])
+
+
 def _lr_ids(cell: str) -> set[str]:
     """The question ids an ``ID=x;ID=y`` likelihood-ratio cell names (none for a bare number)."""
     return {part.partition("=")[0].strip() for part in (cell or "").split(";") if "=" in part}
@@ -335,6 +358,7 @@ def load(root: Path | str = "data") -> Dataset:
                                              ("resolved_on", "source_date", "logged_on")})
     if len(data.problems) == before:  # cell-level problems make cross-checks noisy; report those first
         _check_evidence(data, data.evidence)
+        _duplicate_rows(data, data.evidence)
         _check_resolutions(data, data.resolutions)
         if len(data.problems) == before:
             for prediction in data.predictions.values():
