@@ -90,3 +90,45 @@ def report_fuzz_counts():
     """Print how many examples each fuzz test tried (for the closing figures), after the module runs."""
     yield
     print(f"\nfuzz examples tried: {TRIED}")
+
+
+SMALL = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                        HealthCheck.too_slow])
+DATE = st.one_of(st.dates().map(str), TEXT, st.just("2026-11-29"), st.just("2027-02-30"))
+
+
+@SMALL
+@given(stream=st.one_of(st.just("sample"), TEXT), through=DATE, searched=TEXT, on=st.one_of(st.just(""), DATE))
+def test_review_accepts_or_rejects_cleanly(run_cli, stream, through, searched, on):
+    """`forecast review` with hostile chapters, dates and text: a clean refusal (nothing changed) or a row."""
+    root = fresh_copy()
+    before = snapshot(root)
+    args = ["review", stream, "--through", through, "--searched", searched] + (["--on", on] if on else [])
+    if any("\x00" in a for a in args):
+        return
+    result = run_cli(*args, "--data", str(root))
+    assert_clean_outcome(result)
+    if result.code == 1:
+        assert snapshot(root) == before
+    shutil.rmtree(root.parent)
+
+
+@SMALL
+@given(rows=st.lists(st.tuples(st.sampled_from(["evidence", "resolutions", "ledger", ""]),
+                               st.one_of(st.just("TST-E002"), st.just("TST-2"), TEXT),
+                               st.one_of(st.sampled_from(["first_public", "count", "id", "source_kind"]), TEXT),
+                               TEXT, TEXT, TEXT), max_size=4))
+def test_corrections_never_crash(run_cli, rows):
+    """A hostile corrections file: every row is applied, or refused at its line."""
+    import csv
+    import io
+
+    root = fresh_copy()
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["table", "row", "column", "old", "new", "reason", "logged_on"])
+    for table, row, column, old, new, reason in rows:
+        writer.writerow([table, row, column, old, new, reason, "2026-11-29"])
+    (root / "corrections.csv").write_text(buffer.getvalue().replace("\x00", ""), encoding="utf-8")
+    assert_clean_outcome(run_cli("validate", "--data", str(root)))
+    shutil.rmtree(root.parent)
