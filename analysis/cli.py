@@ -312,6 +312,17 @@ def backtest_command(
                f"BSS vs base rate {overall.get('bss_base_rate', float('nan')):+.3f}")
 
 
+@app.command("freeze-templates")
+def freeze_templates(data: DataOpt = DEFAULT_DATA) -> None:
+    """Freeze every backtest template not yet frozen (its definition's hash and today's date, appended to
+    data/template_freeze.csv): a changed rule must then take a new id."""
+    from analysis.commands.backtest import freeze
+    from analysis.data.dataset import today
+
+    rows = freeze(data, today())
+    typer.echo(f"froze {len(rows)} template(s)" + (": " + ", ".join(r["template"] for r in rows) if rows else ""))
+
+
 @app.command()
 def export(
     data: DataOpt = DEFAULT_DATA,

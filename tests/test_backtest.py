@@ -88,3 +88,25 @@ def test_scores_carry_every_baseline_with_intervals(instances):
         assert f"bss_{name}" in overall and len(overall["intervals"][f"bss_{name}"]) == 2
     m = overall["murphy"]
     assert m["reliability"] - m["resolution"] + m["uncertainty"] == pytest.approx(overall["brier"], abs=0.03)
+
+
+def test_a_frozen_template_cannot_change_without_a_new_id(tmp_path):
+    """The template set is frozen with a hash per template (data/template_freeze.csv): editing a frozen rule is
+    refused at its line; the same rule under a new id is a new template, and the old one keeps its record."""
+    import shutil
+
+    copy = tmp_path / "data"
+    shutil.copytree(DATA, copy)
+    assert not ds.load(copy).problems
+    path = copy / "templates.yaml"
+    text = path.read_text(encoding="utf-8")
+    changed = text.replace("windows: {every: year, from: 2022-01-01, until: 2025-12-31}",
+                           "windows: {every: year, from: 2023-01-01, until: 2025-12-31}", 1)
+    assert changed != text
+    path.write_text(changed, encoding="utf-8")
+    problems = [str(p) for p in ds.load(copy).problems]
+    assert any("template 'neo-founder-year' changed after it was frozen on 2026-12-07" in p for p in problems), problems
+    renamed = changed.replace("  - id: neo-founder-year\n", "  - id: neo-founder-year-v2\n", 1)
+    path.write_text(renamed, encoding="utf-8")
+    problems = [str(p) for p in ds.load(copy).problems]
+    assert any("frozen template 'neo-founder-year' is no longer defined" in p for p in problems), problems

@@ -123,6 +123,10 @@ def _cached_checks(book: Book, predictive_checks) -> dict:
     return checks
 
 
+PERIODS = {"before": "closed before 2025-01-01", "after": "opened on or after 2025-01-01",
+           "straddling": "spanning 2025-01-01"}
+
+
 def scorecard_fragments(book: Book, backtest: dict | None) -> dict[str, str]:
     board = book.scoreboard
     hindsight = html.score_table(board) if len(board) else "<p>No question written with hindsight is scored.</p>"
@@ -141,10 +145,21 @@ def scorecard_fragments(book: Book, backtest: dict | None) -> dict[str, str]:
                                            f"chart-calibration-{c}")
                          for c, bins in scores["reliability_by_chapter"].items()
                          if scores["by_chapter"][c]["n"] >= 20)
-    return {"score-headline.html": html.backtest_headline(scores), "score-baselines.html": html.baselines_table(scores),
+    frozen = book.data.frozen
+    latest_end = max((t["windows"][-1][1] for t in backtest["templates"] if t["id"] in frozen), default="")
+    opened_after = sum(1 for t in backtest["templates"] if t["id"] in frozen
+                       for w in t["windows"] if w[0] > frozen[t["id"]])
+    freeze = (f'<p class="template-freeze">{len(frozen)} of {len(backtest["templates"])} templates are frozen (their '
+              f'hashes and dates are in <code>data/template_freeze.csv</code>; a changed rule needs a new id). '
+              f'Prospective questions, windows that open after their template was frozen: {opened_after} open. '
+              + ("" if opened_after else f"Every frozen template's windows end by {latest_end}, so the prospective "
+                 "record starts only when templates with later windows are added and frozen.") + "</p>")
+    return {"score-headline.html": html.backtest_headline(scores) + freeze,
+            "score-baselines.html": html.baselines_table(scores),
             "score-charts.html": calibration + discrimination + f'<div class="calibration-by-chapter">{by_chapter}</div>',
             "score-templates.html": html.groups_table(scores["by_template"], "template", rules)
-            + html.groups_table({f"{k} days before": v for k, v in scores["by_lead"].items()}, "lead"),
+            + html.groups_table({f"{k} days before": v for k, v in scores["by_lead"].items()}, "lead")
+            + html.groups_table({PERIODS.get(k, k): v for k, v in (scores.get("by_period") or {}).items()}, "windows"),
             "score-chapters.html": html.groups_table(scores["by_chapter"], "chapter"),
             "rosters.html": html.rosters_table(backtest["rosters"]), "score-hindsight.html": hindsight}
 

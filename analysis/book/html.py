@@ -420,14 +420,30 @@ def met(ok: bool) -> str:
     return '<strong class="target-met">met</strong>' if ok else '<strong class="target-missed">NOT met</strong>'
 
 
+def persistence_line(scores: dict) -> str:
+    """The scorecard's first line: skill against persistence on the windows that opened on or after the split,
+    with its 95% interval, marked met only when the lower bound is above zero, and what that split is worth."""
+    after = (scores.get("by_period") or {}).get("after")
+    if not after:
+        return ""
+    value, (lo, hi) = after["bss_persistence"], after["intervals"]["bss_persistence"]
+    return (f'<p class="skill-headline"><strong>Skill against persistence, windows opened in 2025 or later:</strong> '
+            f'Brier skill score {value:+.3f} (95% interval {lo:+.3f} to {hi:+.3f}, {after["n"]} forecasts from '
+            f'{after["templates"]} templates). Target, a lower bound above 0: {met(lo > 0)}. This split is not yet a '
+            'true out-of-sample test: the models and templates were chosen on 2026-12-01, after these outcomes were '
+            'known. The prospective record, of windows that open after the templates were frozen, will be.</p>')
+
+
 def backtest_headline(scores: dict) -> str:
-    """The honest headline, whatever it is: whether the models beat the base rate, with intervals."""
+    """The honest headline, whatever it is: skill against persistence first, then whether the models beat the
+    base rate, with intervals."""
     o = scores["overall"]
     lo = o["intervals"]["bss_base_rate"][0]
     verdict = ("The models beat the base rate, and the interval excludes no skill." if lo > 0 else
                "The models do <strong>not</strong> demonstrably beat the base rate: the interval on the skill score "
                "includes zero (or lies below it). The book claims no forecasting skill from its backtest.")
-    return (f'<p class="backtest-headline">{o["n"]} forecasts of rule-generated questions from {o["templates"]} templates: '
+    return (persistence_line(scores) +
+            f'<p class="backtest-headline">{o["n"]} forecasts of rule-generated questions from {o["templates"]} templates: '
             f'{o["yes"]} resolved YES ({o["yes"] / o["n"]:.0%}). Mean Brier score {o["brier"]:.3f} '
             f'(95% interval {o["intervals"]["brier"][0]:.3f}–{o["intervals"]["brier"][1]:.3f}); Brier skill score '
             f'against the base rate {o["bss_base_rate"]:+.3f} {interval(o["intervals"]["bss_base_rate"])}. {verdict}</p>'

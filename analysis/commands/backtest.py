@@ -16,27 +16,40 @@ import numpy as np
 import pandas as pd
 
 from analysis.commands.update import inputs_digest
-from analysis.contract.errors import DataError, Problem
 from analysis.contract.layout import Layout
 from analysis.contract.provenance import seed_from
 from analysis.data.dataset import Dataset, load_valid
-from analysis.data.templates import load_templates
-from analysis.files.storage import atomic_write_bytes, refusal
+from analysis.files.storage import atomic_write_bytes
 from analysis.forecast import backtest, engine, scoring
 from analysis.forecast.record import jsonable
 
-TEMPLATES_FILE = "templates.yaml"
+SCHEMA = 2  # bump when backtest.json gains or changes a field: an old file is then rebuilt
+SPLIT = dt.date(2025, 1, 1)  # model choices are to be made on windows closed before it, scored on later ones
 
 
 def templates_of(data: Dataset) -> list:
-    path = data.root / TEMPLATES_FILE
-    reason = refusal(path, data.root)
-    if reason:
-        raise DataError([Problem(data.shown(path), 0, reason)])
-    templates, problems = load_templates(path, data.shown(path), data.root, data.rosters)
-    if problems:
-        raise DataError(problems)
-    return templates
+    """The templates, as the validated data set loaded them."""
+    return data.templates
+
+
+def freeze(root: Path, today_: dt.date) -> list[dict]:
+    """Freeze every template not frozen yet: its id, the hash of its definition and today's date, appended to
+    data/template_freeze.csv. From then on a changed rule must take a new id, and instances whose windows open
+    after the freeze date are the prospective record."""
+    from analysis.commands.add import append_validated
+    from analysis.contract.schema import TEMPLATE_FREEZE_COLUMNS, names
+    from analysis.data.templates import template_digest
+    from analysis.files.storage import locked
+
+    root = Path(root).absolute()
+    with locked(root):
+        data = load_valid(root)
+        rows = [{"template": t.id, "sha256": template_digest(t), "frozen_on": today_.isoformat()}
+                for t in data.templates if t.id not in data.frozen]
+        if rows:
+            cols = names(TEMPLATE_FREEZE_COLUMNS)
+            append_validated(root, Layout.of(root).template_freeze, cols, [[r[c] for c in cols] for r in rows])
+    return rows
 
 
 def summarise(instances: list[backtest.Instance]) -> dict:
@@ -55,7 +68,18 @@ def summarise(instances: list[backtest.Instance]) -> dict:
                                       for c, g in frame.groupby("chapter")},
            "discrimination": {"yes": frame.loc[frame["outcome"] == 1, "probability"].tolist(),
                               "no": frame.loc[frame["outcome"] == 0, "probability"].tolist()}}
+    out["by_period"] = {name: scoring.scores(g, names, rng=rng, draws=1000)
+                        for name, g in period_groups(frame).items() if len(g)}
     return out
+
+
+def period_groups(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Instances by when their window ran against SPLIT: closed before it (where choices are to be made),
+    opened on or after it (where they are scored), and the windows that straddle it."""
+    start = frame["window_start"].map(dt.date.fromisoformat)
+    end = frame["window_end"].map(dt.date.fromisoformat)
+    return {"before": frame[end < SPLIT], "after": frame[start >= SPLIT],
+            "straddling": frame[(start < SPLIT) & (end >= SPLIT)]}
 
 
 def run(root: Path, *, jobs: int = 1, use_cache: bool = True, now: dt.datetime | None = None) -> dict:
@@ -64,7 +88,7 @@ def run(root: Path, *, jobs: int = 1, use_cache: bool = True, now: dt.datetime |
     if use_cache and layout.backtest.exists():
         try:
             old = json.loads(layout.backtest.read_text(encoding="utf-8"))
-            if old.get("inputs_sha256") == digest:
+            if old.get("inputs_sha256") == digest and old.get("schema") == SCHEMA:
                 return old
         except ValueError:
             pass  # a damaged file is rebuilt
@@ -74,7 +98,7 @@ def run(root: Path, *, jobs: int = 1, use_cache: bool = True, now: dt.datetime |
     instances = backtest.run_backtest(data, templates, cache=cache, jobs=jobs)
     payload = {
         "generated_at": (now or dt.datetime.now(dt.timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "inputs_sha256": digest,
+        "inputs_sha256": digest, "schema": SCHEMA, "split": SPLIT.isoformat(),
         "instances": [jsonable(asdict(i)) for i in instances],
         "scores": summarise(instances),
         "templates": [{"id": t.id, "chapter": t.chapter, "kind": t.kind, "rule": t.rule, "question": t.question,

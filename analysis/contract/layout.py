@@ -25,6 +25,8 @@ COVERAGE_FILE = "coverage.csv"
 CORRECTIONS_FILE = "corrections.csv"
 MODEL_LOG_FILE = "model_log.yaml"
 CHAIN_FILE = "chain.csv"
+TEMPLATES_FILE = "templates.yaml"
+TEMPLATE_FREEZE_FILE = "template_freeze.csv"
 RELATIONS_FILE = "relations.yaml"
 DATAPACKAGE_FILE = "datapackage.json"
 LOCK_FILE = ".write.lock"
@@ -73,6 +75,14 @@ class Layout:
     @property
     def corrections(self) -> Path:
         return self.data / CORRECTIONS_FILE
+
+    @property
+    def templates(self) -> Path:
+        return self.data / TEMPLATES_FILE
+
+    @property
+    def template_freeze(self) -> Path:
+        return self.data / TEMPLATE_FREEZE_FILE
 
     @property
     def chain(self) -> Path:

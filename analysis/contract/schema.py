@@ -147,6 +147,12 @@ CORRECTION_COLUMNS: tuple[Column, ...] = (
     Column("logged_on", "date", True, "When the correction was logged."),
 )
 
+TEMPLATE_FREEZE_COLUMNS: tuple[Column, ...] = (
+    Column("template", "string", True, "The backtest template's id."),
+    Column("sha256", "string", True, "The hash of its definition when frozen: a change needs a new id."),
+    Column("frozen_on", "date", True, "The day it was frozen: instances whose windows open later are prospective."),
+)
+
 CROWD_COLUMNS: tuple[Column, ...] = (
     Column("prediction", "string", True, "The book's prediction the crowd forecast is compared with."),
     Column("platform", "string", True, "Metaculus, Manifold, Polymarket or Good Judgment Open."),
@@ -285,7 +291,7 @@ def datapackage(resources: dict[str, tuple[str, tuple[Column, ...]]]) -> dict:
     return out
 
 
-OPTIONAL_STORES = ("coverage.csv", "corrections.csv")  # described only once they exist
+OPTIONAL_STORES = ("coverage.csv", "corrections.csv", "template_freeze.csv")  # described only once they exist
 
 
 def describe(evidence_files: list[str], present: set[str] = frozenset(OPTIONAL_STORES)) -> dict:
@@ -303,4 +309,6 @@ def describe(evidence_files: list[str], present: set[str] = frozenset(OPTIONAL_S
         "crowd": ("crowd.csv", CROWD_COLUMNS),
         **({"coverage": ("coverage.csv", COVERAGE_COLUMNS)} if "coverage.csv" in present else {}),
         **({"corrections": ("corrections.csv", CORRECTION_COLUMNS)} if "corrections.csv" in present else {}),
+        **({"template_freeze": ("template_freeze.csv", TEMPLATE_FREEZE_COLUMNS)}
+           if "template_freeze.csv" in present else {}),
     })

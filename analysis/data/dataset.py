@@ -17,7 +17,7 @@ import pandas as pd
 from analysis.contract.errors import DataError, Problem, display_path, quote
 from analysis.contract.layout import Layout
 from analysis.contract.schema import (CORRECTION_COLUMNS, COVERAGE_COLUMNS, CROWD_COLUMNS, EVIDENCE_COLUMNS,
-                                      RESOLUTION_COLUMNS)
+                                      RESOLUTION_COLUMNS, TEMPLATE_FREEZE_COLUMNS)
 from analysis.data import corrections as fixes
 from analysis.data import coverage as cov
 from analysis.data import evidence as ev
@@ -52,6 +52,8 @@ class Dataset:
     reviews: list[cov.Review] = field(default_factory=list)  # the coverage record
     corrections: dict[str, list[dict]] = field(default_factory=dict)  # corrections applied, by evidence id
     model_log: list = field(default_factory=list)  # model changes, written before they are scored
+    templates: list = field(default_factory=list)  # the backtest's question templates
+    frozen: dict[str, str] = field(default_factory=dict)  # template id -> the day it was frozen
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -303,6 +305,24 @@ def _apply_corrections(data: Dataset, evidence: pd.DataFrame, resolutions: pd.Da
     return corrected["evidence"], corrected["resolutions"]
 
 
+def _load_templates(data: Dataset) -> None:
+    """The backtest templates, and the freeze that says which may no longer change."""
+    from analysis.data.templates import freeze_problems, load_templates
+
+    if not _present(data, data.layout.templates):
+        return
+    data.templates, problems = load_templates(data.layout.templates, data.shown(data.layout.templates), data.root,
+                                              data.rosters)
+    data.problems += problems
+    before = len(data.problems)
+    frame = _load_optional_table(data, data.layout.template_freeze, TEMPLATE_FREEZE_COLUMNS)
+    if frame is None or len(data.problems) > before or problems:
+        return
+    rows = [ev.row_dict(r) for _, r in frame.iterrows()]
+    data.problems += freeze_problems(data.templates, rows, data.shown(data.layout.template_freeze))
+    data.frozen = {r["template"]: r["frozen_on"] for r in rows}
+
+
 def _load_model_log(data: Dataset) -> None:
     path = data.layout.model_log
     if not _present(data, path):
@@ -368,6 +388,7 @@ def load(root: Path | str = "data") -> Dataset:
         _load_crowd(data)
         _load_coverage(data)
         _load_model_log(data)
+        _load_templates(data)
         try:
             data.problems += version_problems(data.root, data.predictions)
         except DataError as err:

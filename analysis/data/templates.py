@@ -104,3 +104,28 @@ def _sample_settings(item: dict, settings: dict, start: dt.date) -> dict:
     if item["kind"] == "roster_survival":
         sample.update({"roster": item.get("roster"), "min_events": sample.get("min_events", 1)})
     return sample
+
+
+def template_digest(template: Template) -> str:
+    """sha256 of everything that defines a template's questions and forecasts (not where it is written)."""
+    from analysis.contract.provenance import digest
+
+    fields = {k: v for k, v in template.__dict__.items() if k not in ("file", "line")}
+    return digest(fields)
+
+
+def freeze_problems(templates: list[Template], frozen: list[dict], shown_freeze: str) -> list[Problem]:
+    """A frozen template must not change: a changed rule is a new template with a new id, and the old one keeps
+    its record. Each frozen id must still be defined."""
+    by_id = {t.id: t for t in templates}
+    out = []
+    for row in frozen:
+        template = by_id.get(row["template"])
+        if template is None:
+            out.append(Problem(shown_freeze, row["_line"], f"frozen template {quote(row['template'])} is no longer "
+                               "defined", "frozen templates kept in data/templates.yaml, so their record stays"))
+        elif template_digest(template) != row["sha256"]:
+            out.append(Problem(template.file, template.line, f"template {quote(template.id)} changed after it was frozen "
+                               f"on {row['frozen_on']}", "an unchanged template: a changed rule is a new template with a "
+                               "new id"))
+    return out

@@ -33,7 +33,7 @@ def stores(root: Path) -> list[Path]:
     """The append-only stores under ``root``, in a fixed order."""
     layout = Layout.of(root)
     fixed = [layout.ledger, layout.snapshot_notes, layout.updates, layout.resolutions, layout.question_versions,
-             layout.coverage, layout.corrections]
+             layout.coverage, layout.corrections, layout.template_freeze]
     return [p for p in fixed if p.exists()] + sorted(layout.evidence_dir.glob("*.csv"))
 
 
