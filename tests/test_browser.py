@@ -211,3 +211,38 @@ def test_the_feed_and_downloads_parse():
         assert "<svg" in (downloads / f"{pid}.svg").read_text()[:500]
         assert json.loads((downloads / f"{pid}-history.json").read_text())
         assert list(csv.DictReader((downloads / f"{pid}-history.csv").open()))
+
+
+def test_no_page_scrolls_sideways_on_a_phone(browser, server):
+    """At 390 px wide (a phone), no page of the book is wider than the screen: charts fit their column."""
+    for name in book_pages() + ["snapshots/" + sorted(p.name for p in (HTML / "snapshots").glob("*.html"))[-1]]:
+        page = browser.new_page(viewport={"width": 390, "height": 844})
+        page.goto(f"{server}/{name}", wait_until="networkidle")
+        page.wait_for_timeout(300)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"{name}: {width} px wide at 390 px"
+        page.close()
+
+
+def test_every_chart_ends_at_the_as_of_date_with_a_band(browser, server):
+    """Each card's chart carries a 'now' marker at the forecast's as-of date, with the model range as a band."""
+    import json
+    import re
+
+    records = {p["id"]: p for p in json.loads((REPO / "_build" / "generated" / "forecasts.json").read_text())
+               ["predictions"]}
+    seen = 0
+    for name in [p for p in book_pages() if not p.endswith(("dashboard.html", "changelog.html", "scorecard.html"))]:
+        text = (HTML / name).read_text(encoding="utf-8")
+        for pid, spec in re.findall(r'id="chart-([a-z]+-\d+)".*?var spec=(\{.*?\});if', text, flags=re.S):
+            record = records[pid.upper()]
+            layers = json.loads(spec)["layer"]
+            marks = [l["mark"]["shape"] if isinstance(l.get("mark"), dict) and "shape" in l["mark"] else None
+                     for l in layers]
+            assert "triangle-down" in marks, pid
+            datasets = json.loads(spec)["datasets"]
+            nows = [row for rows in datasets.values() for row in rows if "high" in row and "low" in row]
+            assert nows and all(str(r["as_of"]).startswith(record["as_of"]) for r in nows), (pid, nows)
+            assert all(r["low"] <= record["probability"] <= r["high"] for r in nows), pid
+            seen += 1
+    assert seen == len(records), (seen, len(records))

@@ -44,7 +44,8 @@ def test_fragments_escape_every_payload():
 
     from analysis.forecast.record import Step
 
-    record = SimpleNamespace(id="TST-1", resolves_by="2027-01-01", resolution=None,
+    record = SimpleNamespace(id="TST-1", resolves_by="2027-01-01", resolution=None, as_of="2026-02-01",
+                             probability=0.5, model_range=(0.4, 0.6),
                              history=(Step("2026-01-01", "TST-E900", 0.5, 0.1, 0.5, 0.4, 0.6),))
     embedded = charts.embed_html(charts.history_chart(record, rows), "chart-x")
     assert embedded.count("<script") == 1 and "</script><script>" not in embedded.split("</script>", 1)[1]

@@ -14,7 +14,7 @@ from pathlib import Path
 from analysis.book import charts, citations, html, site
 from analysis.book.views import Book
 from analysis.contract.layout import Layout
-from analysis.contract.provenance import digest
+from analysis.contract.provenance import digest, page_code_digest
 from analysis.contract.schema import CORRECTION_COLUMNS, COVERAGE_COLUMNS, EVIDENCE_COLUMNS, RESOLUTION_COLUMNS
 from analysis.files.storage import atomic_write_bytes
 from analysis.files.yamlfile import MAX_DEPTH
@@ -34,7 +34,8 @@ def page_fingerprints(book: Book) -> dict[str, str]:
             "records": [book.records[i].to_json() for i in ids], "snapshots": [book.snapshot(i) for i in ids],
             "ledger": [r for r in book.ledger_rows if r["prediction"] in ids],
             "versions": [digest(book.notes.get((book.snapshot(i) or {}).get("snapshot", ""))) for i in ids],
-            "files": [f.read_bytes().hex() if f.exists() else None for f in files], "base": book.base_url})
+            "files": [f.read_bytes().hex() if f.exists() else None for f in files], "base": book.base_url,
+            "code": page_code_digest()})
     return out
 
 

@@ -38,20 +38,42 @@ def history_summary(record) -> str:
     steps = record.history
     if not steps:
         return f"{record.id}: no history."
-    first, last = steps[0], steps[-1]
+    first = steps[0]
     moves = [s for s in steps if s.move is not None and s.evidence_id]
     biggest = max(moves, key=lambda s: abs(s.move), default=None)
-    text = (f"Forecast history of {record.id}: P(YES) was {first.probability:.0%} on {first.as_of} and "
-            f"{last.probability:.0%} on {last.as_of}, over {len(moves)} evidence step{'s' if len(moves) != 1 else ''}.")
+    text = (f"Forecast history of {record.id}: P(YES) was {first.probability:.0%} on {first.as_of} and is "
+            f"{record.probability:.0%} as of {record.as_of} (model range {record.model_range[0]:.0%} to "
+            f"{record.model_range[1]:.0%}), over {len(moves)} evidence step{'s' if len(moves) != 1 else ''}.")
     if biggest is not None:
         text += f" The largest move, {biggest.move * 100:+.1f} points, came from {biggest.evidence_id} on {biggest.as_of}."
     return text + f" The question resolves by {record.resolves_by}."
 
 
-def history_chart(record, evidence: pd.DataFrame | None = None, width: int = 560) -> alt.Chart:
-    """Probability over time, a marker per evidence row (tooltip: summary, source, move),
-    the resolve-by date, and the outcome once resolved."""
+def now_frame(record) -> pd.DataFrame:
+    """The forecast at its as-of date, with the model range as its band: where every chart ends."""
+    low, high = record.model_range
+    return pd.DataFrame([{"as_of": pd.Timestamp(record.as_of), "probability": record.probability, "low": low,
+                          "high": high, "label": f"now ({record.as_of}): {record.probability:.0%}, model range "
+                                                 f"{low:.0%} to {high:.0%}"}])
+
+
+def snapshot_frame(snapshots: list[dict]) -> pd.DataFrame:
+    """The ledger's published snapshots: the numbers a citation can point to."""
+    return pd.DataFrame([{"as_of": pd.Timestamp(r["as_of"]), "probability": float(r["probability"]),
+                          "snapshot": r["snapshot"]} for r in snapshots])
+
+
+def history_chart(record, evidence: pd.DataFrame | None = None, width: int | str = 560,
+                  snapshots: list[dict] | None = None) -> alt.Chart:
+    """Probability over time: the evidence replay (a marker per row; tooltip: summary, source, move) carried to
+    the as-of date, the ledger's snapshots, a "now" marker with the model range as its band, the resolve-by
+    date, and the outcome once resolved."""
     frame = history_frame(record, evidence)
+    now = now_frame(record)
+    if len(frame) and frame["as_of"].iloc[-1] < now["as_of"].iloc[0]:  # the line runs on to the as-of date
+        frame = pd.concat([frame, pd.DataFrame([{"as_of": now["as_of"].iloc[0], "probability": record.probability,
+                                                 "move": 0.0, "evidence": "as of (time and review)", "summary": "",
+                                                 "source": ""}])], ignore_index=True)
     base = alt.Chart(frame).encode(
         x=alt.X("as_of:T", title="as of"),
         y=alt.Y("probability:Q", title="P(YES)", scale=alt.Scale(domain=[0, 1])),
@@ -61,7 +83,15 @@ def history_chart(record, evidence: pd.DataFrame | None = None, width: int = 560
         alt.Tooltip("as_of:T", title="as of"), alt.Tooltip("evidence:N"), alt.Tooltip("summary:N"),
         alt.Tooltip("source:N"), alt.Tooltip("probability:Q", format=".3f"),
         alt.Tooltip("move:Q", format="+.3f", title="move")])
-    layers = [line, points]
+    band = alt.Chart(now).mark_rule(color=PALETTE["band"], strokeWidth=8, opacity=0.6).encode(
+        x="as_of:T", y=alt.Y("low:Q", scale=alt.Scale(domain=[0, 1])), y2="high:Q", tooltip=[alt.Tooltip("label:N")])
+    mark_now = alt.Chart(now).mark_point(shape="triangle-down", size=120, filled=True, color=PALETTE["line"]).encode(
+        x="as_of:T", y="probability:Q", tooltip=[alt.Tooltip("label:N")])
+    layers = [band, line, points, mark_now]
+    if snapshots:
+        layers.append(alt.Chart(snapshot_frame(snapshots)).mark_square(size=40, color=PALETTE["deadline"]).encode(
+            x="as_of:T", y="probability:Q", tooltip=[alt.Tooltip("snapshot:N"), alt.Tooltip("as_of:T"),
+                                                     alt.Tooltip("probability:Q", format=".3f")]))
     marks = [{"date": pd.Timestamp(record.resolves_by), "label": "resolves by"}]
     layers.append(alt.Chart(pd.DataFrame(marks)).mark_rule(strokeDash=[4, 4], color=PALETTE["deadline"]).encode(
         x="date:T", tooltip=[alt.Tooltip("label:N"), alt.Tooltip("date:T")]))

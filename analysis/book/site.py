@@ -53,7 +53,8 @@ PAGE = """<!DOCTYPE html>
 <style>body{{font-family:system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;line-height:1.5;color:#222}}
 .p{{font-size:2.4rem;font-weight:700;color:#0072B2}} table{{border-collapse:collapse;width:100%;font-size:.9rem}}
 td,th{{border-bottom:1px solid #ddd;padding:.3rem;text-align:left;vertical-align:top}} .moved{{background:#fff3cd;
-padding:.6rem;border-left:4px solid #D55E00}} pre{{white-space:pre-wrap;background:#f6f6f6;padding:.5rem}}</style>
+padding:.6rem;border-left:4px solid #D55E00}} pre{{white-space:pre-wrap;background:#f6f6f6;padding:.5rem}}
+code,a,td,pre{{overflow-wrap:anywhere}} table{{display:block;overflow-x:auto;max-width:100%}}</style>
 </head><body>
 <p><a href="../index.html">{book}</a> · snapshot permalink</p>
 {body}
@@ -216,7 +217,7 @@ def write_site(book, export_json: str, export_csv: str) -> dict:
                                        json.dumps(record.to_json()["history"], indent=1).encode())
         written["downloads"] += figures_due + write_if_changed(Path(f"{stem}-history.csv"), history_csv(record).encode())
         if figures_due or not Path(f"{stem}.png").exists():
-            chart = charts.history_chart(record, book.data.rows_for(pid))
+            chart = charts.history_chart(record, book.data.rows_for(pid), snapshots=book.ledger_history(pid))
             for fmt in ("png", "svg"):
                 written["downloads"] += write_if_changed(Path(f"{stem}.{fmt}"), charts.figure_bytes(chart, fmt))
     written["downloads"] += write_if_changed(root / "downloads" / "forecasts.json", export_json.encode())

@@ -243,7 +243,7 @@ class Chapter:
         p = self.book.data.predictions[prediction_id]
         record = self.book.records[prediction_id]
         rows = self.book.data.rows_for(prediction_id)
-        chart = charts.history_chart(record, rows)
+        chart = charts.history_chart(record, rows, width="container", snapshots=self.book.ledger_history(prediction_id))
         row = self.book.snapshot(prediction_id)
         citations_by_format = {fmt: citations.cite(row, p, self.book.base_url, fmt) for fmt in
                                ("markdown", "bibtex", "csl-json")} if row else {}

@@ -61,3 +61,13 @@ def model_code_digest() -> str:
         for path in sorted((package / layer).rglob("*.py")):
             h.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()
+
+
+@lru_cache(maxsize=1)
+def page_code_digest() -> str:
+    """sha256 over the code that renders a page's records (the book layer): a change re-executes the pages."""
+    package = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for path in sorted((package / "book").rglob("*.py")):
+        h.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
