@@ -227,8 +227,8 @@ def test_a_question_naming_a_date_after_its_deadline_is_refused(run_cli, data_di
 
 
 def test_the_same_fact_logged_twice_is_refused(run_cli, data_dir):
-    """LIT-E020 and LIT-E027 were one study logged twice; an exact repeat (same questions, observation and source)
-    is refused at its line."""
+    """An exact repeat (same questions, observation, summary and source) is refused at its line; two facts from
+    one source differ in their summaries and pass."""
     line = (data_dir / EVIDENCE).read_text(encoding="utf-8").splitlines()[3]  # TST-E003
     append_row(data_dir, line.replace("TST-E003", "TST-E050", 1))
     expect_rejected(run_cli, data_dir, "TST-E050 repeats TST-E003", EVIDENCE, line=9)

@@ -181,7 +181,7 @@ def _check_evidence(data: Dataset, evidence: pd.DataFrame) -> None:
 
 def _duplicate_rows(data: Dataset, evidence: pd.DataFrame) -> None:
     """A fact logged twice: two rows that name the same questions with the same observation (event, entity,
-    count, value) from the same source (address or title). Intake asks about near-duplicates; here an exact
+    count, value) and the same summary, from the same source (address or title). Intake asks about near-duplicates; here an exact
     repeat is refused, since it would count the same fact twice."""
     from analysis.data.intake import normal_title, normal_url
 
@@ -189,7 +189,8 @@ def _duplicate_rows(data: Dataset, evidence: pd.DataFrame) -> None:
     for row in map(ev.row_dict, (r for _, r in evidence.iterrows())):
         if not row["predictions"]:
             continue
-        fact = (tuple(sorted(row["predictions"])), row["event"], row["entity"], row["count"], row["value"])
+        fact = (tuple(sorted(row["predictions"])), row["event"], row["entity"], row["count"], row["value"],
+                normal_title(row["summary"]))  # two cases from one article differ in their summaries
         sources = ([("address", normal_url(row["source_url"]))] if row["source_url"] else []) + \
             [("title", normal_title(row["source_title"]))]
         for source in sources:
